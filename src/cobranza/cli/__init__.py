@@ -1,0 +1,130 @@
+"""The ``cobranza`` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cobranza._errors import CobranzaError, InvalidPortfolio
+from cobranza.cli._progress import console, progress_bar
+from cobranza.cli._validation import print_report
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="cobranza",
+    help="Collections and payment operations for consumer lenders, Mexico first.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_INVALID = 2
+DEMO_AS_OF = dt.date(2026, 10, 31)
+
+DataOption = Annotated[
+    Path, typer.Option("--data", help="Portfolio folder (one file per contract table).")
+]
+EngineOption = Annotated[
+    str, typer.Option("--engine", help="Execution engine: duckdb (default) or spark.")
+]
+
+
+def _fail(exc: CobranzaError) -> typer.Exit:
+    if isinstance(exc, InvalidPortfolio):
+        print_report(exc.report)
+        return typer.Exit(EXIT_INVALID)
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the portfolio into.")],
+    loans: Annotated[int, typer.Option("--loans", min=1, help="Number of loans.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same files.")] = 0,
+    as_of: Annotated[
+        dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Last day of history.")
+    ] = dt.datetime.combine(DEMO_AS_OF, dt.time()),
+) -> None:
+    """Write a synthetic Mexican consumer-loan portfolio (contract v1, Parquet)."""
+    from cobranza.synthetic import generate as _generate
+
+    with progress_bar(f"generating {loans:,} loans") as progress:
+        path = _generate(out, loans, seed, as_of=as_of.date(), progress=progress)
+    console.print(f"portfolio written to [bold]{path}[/bold]")
+
+
+@app.command()
+def validate(data: DataOption, engine: EngineOption = "duckdb") -> None:
+    """Check a portfolio against the data contract; exit code 2 when it is invalid."""
+    from cobranza._api import validate as _validate
+
+    try:
+        report = _validate(data, engine)
+    except CobranzaError as exc:
+        raise _fail(exc) from exc
+    print_report(report)
+    if not report.ok:
+        raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def run(
+    data: DataOption,
+    as_of: Annotated[
+        dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="As-of date.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the run's outputs.")],
+    engine: EngineOption = "duckdb",
+    months: Annotated[int, typer.Option("--months", min=2, help="Month-ends to analyse.")] = 12,
+    database: Annotated[
+        Path | None, typer.Option("--database", help="DuckDB database file (default: memory).")
+    ] = None,
+) -> None:
+    """Account states, month-end snapshots, roll rates, vintages, KPIs and the report."""
+    from cobranza.pipeline import run as _run
+
+    try:
+        with progress_bar(f"run as of {as_of.date()}") as progress:
+            result = _run(
+                data, as_of.date(), out, engine, months=months, database=database,
+                progress=progress,
+            )  # fmt: skip
+    except CobranzaError as exc:
+        raise _fail(exc) from exc
+    console.print(f"outputs in [bold]{result.out}[/bold]")
+    typer.echo(result.report)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo.")] = Path(
+        "cobranza-demo"
+    ),
+    loans: Annotated[int, typer.Option("--loans", min=100)] = 100_000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    engine: EngineOption = "duckdb",
+) -> None:
+    """Generate a 100,000-loan demo portfolio, run the job on it and print the report path."""
+    from cobranza.pipeline import run as _run
+    from cobranza.synthetic import generate as _generate
+
+    data = out / "portfolio"
+    try:
+        with progress_bar(f"generating {loans:,} loans") as progress:
+            _generate(data, loans, seed, as_of=DEMO_AS_OF, progress=progress)
+        with progress_bar(f"run as of {DEMO_AS_OF}") as progress:
+            result = _run(data, DEMO_AS_OF, out / "run", engine, progress=progress)
+    except CobranzaError as exc:
+        raise _fail(exc) from exc
+    console.print(f"demo portfolio in [bold]{data}[/bold], outputs in [bold]{result.out}[/bold]")
+    typer.echo(result.report)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

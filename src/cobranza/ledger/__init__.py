@@ -1,0 +1,25 @@
+"""The ledger: payment allocation and the account state of every loan at any as-of date."""
+
+from cobranza.ledger._buckets import CURRENT, DEFAULT_BUCKETS, PAID_OFF, WRITTEN_OFF, Buckets
+from cobranza.ledger._state import (
+    ACCOUNT_STATE_COLUMNS,
+    ACCOUNT_STATE_SCHEMA,
+    account_states,
+    counted_payments,
+    paid_to_date,
+    schedule_positions,
+)
+
+__all__ = [
+    "ACCOUNT_STATE_COLUMNS",
+    "ACCOUNT_STATE_SCHEMA",
+    "CURRENT",
+    "DEFAULT_BUCKETS",
+    "PAID_OFF",
+    "WRITTEN_OFF",
+    "Buckets",
+    "account_states",
+    "counted_payments",
+    "paid_to_date",
+    "schedule_positions",
+]

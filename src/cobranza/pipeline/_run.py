@@ -1,0 +1,160 @@
+"""The nightly job: validate, reconstruct account states, portfolio analytics, report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from cobranza._version import __version__
+from cobranza._errors import InvalidPortfolio
+from cobranza.contract import CONTRACT_VERSION, discover, load, validate
+from cobranza.engine import Engine, connect
+from cobranza.ledger import DEFAULT_BUCKETS, Buckets, account_states
+from cobranza.pipeline._outputs import atomic_directory
+from cobranza.portfolio import (
+    bucket_distribution,
+    cure_rates,
+    kpis,
+    month_ends,
+    roll_rate_matrix,
+    roll_rates,
+    vintages,
+)
+
+#: Called with (step description, fraction of the run done).
+Progress = Callable[[str, float], None]
+
+#: Tables ``run`` writes, in the order it writes them.
+RUN_OUTPUTS = (
+    "account_state",
+    "snapshots",
+    "roll_rates",
+    "roll_rate_matrix",
+    "cure_rates",
+    "vintages",
+    "kpis",
+    "bucket_distribution",
+)
+
+
+@dataclass
+class RunResult:
+    """What a run wrote and how long each step took (seconds)."""
+
+    out: Path
+    as_of: dt.date
+    engine: str
+    outputs: dict[str, Path]
+    report: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _dates(engine: Engine, name: str, dates: list[dt.date]) -> None:
+    engine.register_arrow(name, pa.table({"as_of": pa.array(dates, pa.date32())}))
+
+
+def run(
+    data: str | Path,
+    as_of: dt.date | str,
+    out: str | Path,
+    engine: str | Engine = "duckdb",
+    *,
+    months: int = 12,
+    buckets: Buckets = DEFAULT_BUCKETS,
+    database: str | Path | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run the nightly job over the portfolio in ``data`` as of ``as_of`` into ``out``.
+
+    Writes ``account_state`` (every loan at ``as_of``), ``snapshots`` (the last ``months``
+    month-end states), roll rates, cure rates, vintages, KPIs and ``report.html``. Invalid input
+    raises :class:`~cobranza.InvalidPortfolio` before anything is written; outputs appear
+    atomically or not at all.
+    """
+    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    notify = progress or (lambda step, fraction: None)
+    files = discover(data)
+    eng = connect(engine, database)
+    timings: dict[str, float] = {}
+
+    def step(name: str, fraction: float, started: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - started, 3)
+        notify(name, fraction)
+        return now
+
+    try:
+        started = time.perf_counter()
+        report = validate(eng, files)
+        if not report.ok:
+            raise InvalidPortfolio(report)
+        started = step("validate", 0.15, started)
+        tables = load(eng, files)
+        _dates(eng, "run_as_of", [as_of])
+        _dates(eng, "run_month_ends", month_ends(as_of, months))
+        states = account_states(
+            tables["loans"], tables["installments"], tables["payments"],
+            eng.table("run_as_of"), buckets,
+        )  # fmt: skip
+        with atomic_directory(Path(out)) as staging:
+            outputs = {name: staging / f"{name}.parquet" for name in RUN_OUTPUTS}
+            eng.write_parquet(states.order_by("loan_id"), outputs["account_state"])
+            started = step("account_state", 0.35, started)
+            month_end_states = account_states(
+                tables["loans"], tables["installments"], tables["payments"],
+                eng.table("run_month_ends"), buckets,
+            )  # fmt: skip
+            eng.materialize("snapshots", month_end_states)
+            snapshots = eng.table("snapshots")
+            eng.write_parquet(snapshots.order_by("as_of", "loan_id"), outputs["snapshots"])
+            started = step("snapshots", 0.65, started)
+            rolls = roll_rates(snapshots)
+            analytics = {
+                "roll_rates": rolls.order_by("from_month", "from_bucket", "to_bucket"),
+                "roll_rate_matrix": roll_rate_matrix(rolls).order_by("from_bucket", "to_bucket"),
+                "cure_rates": cure_rates(snapshots).order_by("from_month", "from_bucket"),
+                "vintages": vintages(snapshots, tables["loans"]).order_by(
+                    "origination_month", "months_on_book"
+                ),
+                "kpis": kpis(snapshots, tables["loans"]).order_by("month"),
+                "bucket_distribution": bucket_distribution(snapshots).order_by("month", "bucket"),
+            }
+            for name, expr in analytics.items():
+                eng.write_parquet(expr, outputs[name])
+            started = step("portfolio analytics", 0.9, started)
+            from cobranza.reports import write_run_report
+
+            report_path = write_run_report(
+                staging, as_of=as_of, engine=eng.name, portfolio=files.root.name
+            )
+            started = step("report", 1.0, started)
+            manifest = {
+                "cobranza_version": __version__,
+                "contract_version": CONTRACT_VERSION,
+                "as_of": as_of.isoformat(),
+                "engine": eng.name,
+                "data": str(files.root.resolve()),
+                "months": months,
+                "bucket_edges": list(buckets.edges),
+                "outputs": sorted(p.name for p in outputs.values()) + [report_path.name],
+                "timings_seconds": timings,
+            }
+            (staging / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        out_path = Path(out).resolve()
+        return RunResult(
+            out=out_path,
+            as_of=as_of,
+            engine=eng.name,
+            outputs={name: out_path / path.name for name, path in outputs.items()},
+            report=out_path / report_path.name,
+            timings=timings,
+        )
+    finally:
+        if not isinstance(engine, Engine):
+            eng.close()
