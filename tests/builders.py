@@ -32,7 +32,9 @@ def register(engine: Engine, **tables: Iterable[Mapping[str, Any]]) -> dict[str,
     return out
 
 
-def register_dates(engine: Engine, dates: Iterable[dt.date], name: str = "as_of_dates") -> ibis.Table:
+def register_dates(
+    engine: Engine, dates: Iterable[dt.date], name: str = "as_of_dates"
+) -> ibis.Table:
     engine.register_arrow(name, pa.table({"as_of": pa.array(list(dates), pa.date32())}))
     return ibis.table({"as_of": "date"}, name=name)
 

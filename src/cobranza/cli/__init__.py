@@ -24,6 +24,7 @@ app = typer.Typer(
 
 EXIT_INVALID = 2
 DEMO_AS_OF = dt.date(2026, 10, 31)
+_DEMO_AS_OF_TIME = dt.datetime.combine(DEMO_AS_OF, dt.time())
 
 DataOption = Annotated[
     Path, typer.Option("--data", help="Portfolio folder (one file per contract table).")
@@ -48,7 +49,7 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same files.")] = 0,
     as_of: Annotated[
         dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Last day of history.")
-    ] = dt.datetime.combine(DEMO_AS_OF, dt.time()),
+    ] = _DEMO_AS_OF_TIME,
 ) -> None:
     """Write a synthetic Mexican consumer-loan portfolio (contract v1, Parquet)."""
     from cobranza.synthetic import generate as _generate

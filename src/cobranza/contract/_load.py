@@ -43,7 +43,9 @@ def discover(data: str | Path) -> PortfolioFiles:
         raise ContractError(f"{root}: portfolio folder not found")
     files: dict[str, Path] = {}
     for name, table in TABLES.items():
-        found = [root / f"{name}{suffix}" for suffix in SUFFIXES if (root / f"{name}{suffix}").exists()]
+        found = [
+            root / f"{name}{suffix}" for suffix in SUFFIXES if (root / f"{name}{suffix}").exists()
+        ]
         if len(found) > 1:
             raise ContractError(
                 f"{root}: table {name} is given twice ({', '.join(p.name for p in found)}); "
@@ -85,10 +87,7 @@ def typed_table(table: Table, raw: ir.Table) -> ir.Table:
     """Project a raw table onto the contract: every column typed, defaults filled."""
     values: dict[str, ir.Value] = {}
     for column in table.columns:
-        if column.name in raw.columns:
-            value = cast_column(raw, column)
-        else:
-            value = ibis.null(column.dtype)
+        value = cast_column(raw, column) if column.name in raw.columns else ibis.null(column.dtype)
         if column.default is not None:
             value = value.fill_null(ibis.literal(column.default).cast(column.dtype))
         values[column.name] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import duckdb
@@ -64,7 +65,7 @@ class DuckDBEngine(Engine):
             # Strings only: the contract layer casts and reports the values that do not cast.
             source = (
                 f"read_csv({_quote(path)}, header = true, all_varchar = true, "
-                "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+                "auto_detect = true, delim = ',', quote = '\"', escape = '\"', "
                 "parallel = false, strict_mode = true)"
             )
         elif suffix == ".parquet":
@@ -108,10 +109,8 @@ class DuckDBEngine(Engine):
 
     def drop(self, name: str) -> None:
         for kind in ("VIEW", "TABLE"):
-            try:
+            with contextlib.suppress(duckdb.CatalogException):
                 self.con.execute(f"DROP {kind} IF EXISTS {_ident(name)}")
-            except duckdb.CatalogException:
-                pass
 
     def close(self) -> None:
         self.con.close()

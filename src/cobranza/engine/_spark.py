@@ -26,9 +26,7 @@ def local_session(cores: int = 2, memory: str = "4g") -> SparkSession:
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise EngineError(
-            "the Spark engine needs PySpark: pip install 'cobranza[spark]'"
-        ) from exc
+        raise EngineError("the Spark engine needs PySpark: pip install 'cobranza[spark]'") from exc
     return (
         SparkSession.builder.master(f"local[{cores}]")
         .appName("cobranza")

@@ -47,8 +47,10 @@ class Buckets:
 
     def expr(self, dpd: ir.IntegerValue) -> ir.StringValue:
         """The bucket of a dpd column."""
-        branches = [(dpd >= edge, label) for edge, label in
-                    zip(reversed(self.edges), reversed(self.labels[1:]), strict=True)]
+        branches = [
+            (dpd >= edge, label)
+            for edge, label in zip(reversed(self.edges), reversed(self.labels[1:]), strict=True)
+        ]
         return ibis.cases(*branches, else_=CURRENT)
 
     def order(self, bucket: str) -> int:

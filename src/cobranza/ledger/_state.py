@@ -181,7 +181,9 @@ def _finish(per_loan: ir.Table, buckets: Buckets) -> ir.Table:
     zero = ibis.literal(0).cast(MONEY)
     written_off = per_loan.written_off_on.notnull() & (per_loan.written_off_on <= d)
     closed = per_loan.closed_on.notnull() & (per_loan.closed_on <= d)
-    all_paid = (per_loan.product == "installment") & (per_loan.unpaid_installments.fill_null(0) == 0)
+    all_paid = (per_loan.product == "installment") & (
+        per_loan.unpaid_installments.fill_null(0) == 0
+    )
     status = ibis.cases((written_off, WRITTEN_OFF), (closed | all_paid, PAID_OFF), else_="active")
     dpd = ibis.ifelse(
         per_loan.oldest_unpaid_due.isnull() | (status == PAID_OFF),
@@ -214,5 +216,3 @@ def _finish(per_loan: ir.Table, buckets: Buckets) -> ir.Table:
         next_due_date=per_loan.next_due_date,
         next_due_amount=per_loan.next_due_amount.cast(MONEY),
     )
-
-

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from cobranza._version import __version__
 from cobranza._errors import InvalidPortfolio
+from cobranza._version import __version__
 from cobranza.contract import CONTRACT_VERSION, discover, load, validate
 from cobranza.engine import Engine, connect
 from cobranza.ledger import DEFAULT_BUCKETS, Buckets, account_states
@@ -142,7 +142,7 @@ def run(
                 "data": str(files.root.resolve()),
                 "months": months,
                 "bucket_edges": list(buckets.edges),
-                "outputs": sorted(p.name for p in outputs.values()) + [report_path.name],
+                "outputs": [*sorted(p.name for p in outputs.values()), report_path.name],
                 "timings_seconds": timings,
             }
             (staging / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
