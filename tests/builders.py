@@ -34,9 +34,12 @@ def register(engine: Engine, **tables: Iterable[Mapping[str, Any]]) -> dict[str,
 
 def register_dates(
     engine: Engine, dates: Iterable[dt.date], name: str = "as_of_dates"
-) -> ibis.Table:
-    engine.register_arrow(name, pa.table({"as_of": pa.array(list(dates), pa.date32())}))
-    return ibis.table({"as_of": "date"}, name=name)
+) -> list[dt.date]:
+    """Register the dates as a one-column view and return them: ``account_states`` takes the
+    list of dates itself (they become literals in the SQL)."""
+    dates = list(dates)
+    engine.register_arrow(name, pa.table({"as_of": pa.array(dates, pa.date32())}))
+    return dates
 
 
 def money(value: str | int) -> Decimal:

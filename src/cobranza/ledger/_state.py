@@ -1,22 +1,26 @@
 """Account state at any as-of date: payment allocation → dpd, bucket, balances.
 
 Counted payments are allocated in ``paid_at`` order to installments in ``seq`` order, fees then
-interest then principal. Because that waterfall only ever fills the oldest gap first, what an
-installment received depends only on the total paid P up to the as-of date D:
+interest then principal. Because that waterfall always fills the oldest gap first, what an
+installment received depends only on the total P paid up to the as-of date D:
 
-    allocated_i = clamp(P − cum_due_{i−1}, 0, due_i)        due_i = fees + interest + principal
+    allocated_i = clamp(P − cum_due_before_i, 0, due_i)        due_i = fees + interest + principal
 
-so the state at any D is a pure function of the data and D, computed with cumulative sums and
-one aggregation, in SQL, for one date or many at once.
+so the state at any D is a pure function of the data and D: cumulative sums and one
+aggregation per (date, loan), in SQL, for one date or many at once, with no per-payment loop.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
 
 from cobranza.contract import MONEY
 from cobranza.ledger._buckets import DEFAULT_BUCKETS, PAID_OFF, WRITTEN_OFF, Buckets
+from cobranza.ledger._calendar import end_of_local_day
 
 #: Columns of ``account_state`` (and of ``snapshots``), in order.
 ACCOUNT_STATE_COLUMNS = (
@@ -53,107 +57,141 @@ ACCOUNT_STATE_SCHEMA = ibis.schema(
     }
 )
 
+AsOf = dt.date | Sequence[dt.date]
+
+
+def _dates(as_of: AsOf) -> list[dt.date]:
+    dates = [as_of] if isinstance(as_of, dt.date) else list(as_of)
+    if not dates:
+        raise ValueError("at least one as-of date is needed")
+    return sorted(set(dates))
+
+
+def _zero() -> ir.DecimalScalar:
+    return ibis.literal(0).cast(MONEY)
+
 
 def _clamp(value: ir.NumericValue, low: ir.NumericValue, high: ir.NumericValue) -> ir.NumericValue:
     return ibis.greatest(low, ibis.least(value, high))
 
 
-def counted_payments(payments: ir.Table) -> ir.Table:
-    """Settled payments with their Mexico City calendar date ``paid_on``.
+def counted_payments(payments: ir.Table, as_of: dt.date) -> ir.Table:
+    """Settled payments whose Mexico City date is on or before ``as_of``.
 
-    Engines run with the America/Mexico_City session zone, so casting the instant to a date
-    gives the local date: 2026-04-01T05:30:00Z is paid on 2026-03-31.
+    2026-04-01T05:30:00Z is 2026-03-31 23:30 in Mexico City, so it counts for 2026-03-31.
     """
+    end = ibis.literal(end_of_local_day(as_of))
+    return payments.filter((payments.status == "settled") & (payments.paid_at < end))
+
+
+def paid_to_date(payments: ir.Table, as_of: AsOf) -> ir.Table:
+    """Total counted payments ``paid_to_date`` and ``last_payment_date`` per (as_of, loan_id).
+
+    Each payment falls in the period of the first as-of date whose local day it is not after;
+    period totals accumulate per loan, and each as-of date takes the running total of the
+    last period not after it (a range join, so no payment is re-read per date).
+    """
+    dates = _dates(as_of)
     settled = payments.filter(payments.status == "settled")
-    return settled.select("loan_id", "amount", paid_on=settled.paid_at.cast("date"))
-
-
-def paid_to_date(payments: ir.Table, as_of: ir.Table) -> ir.Table:
-    """Total counted payments P and last payment date per (as_of, loan_id).
-
-    Daily totals are accumulated per loan; each as-of date then picks the one day whose
-    running total is current on it (``paid_on ≤ as_of < next paid_on``), a range join that
-    avoids re-aggregating every payment for every date.
-    """
-    counted = counted_payments(payments)
-    daily = counted.group_by("loan_id", "paid_on").aggregate(amount=counted.amount.sum())
-    by_loan = ibis.window(group_by="loan_id", order_by="paid_on")
-    running_total = ibis.window(group_by="loan_id", order_by="paid_on", rows=(None, 0))
-    running = daily.select(
-        "loan_id",
-        "paid_on",
-        paid_total=daily.amount.sum().over(running_total),
-        next_paid_on=daily.paid_on.lead().over(by_loan),
+    period = ibis.cases(
+        *[(settled.paid_at < ibis.literal(end_of_local_day(d)), ibis.date(d)) for d in dates]
     )
-    joined = running.join(
-        as_of,
-        [
-            running.paid_on <= as_of.as_of,
-            running.next_paid_on.isnull() | (running.next_paid_on > as_of.as_of),
-        ],
+    per_period = (
+        settled.mutate(period=period)
+        .filter(lambda t: t.period.notnull())
+        .group_by("loan_id", "period")
+        .aggregate(amount=lambda t: t.amount.sum(), last_paid_at=lambda t: t.paid_at.max())
     )
-    return joined.select(
+    if len(dates) == 1:
+        running = per_period.select(
+            "loan_id", "period", paid_total="amount", last_paid_at="last_paid_at",
+            next_period=ibis.null("date"),
+        )  # fmt: skip
+    else:
+        so_far = ibis.window(group_by="loan_id", order_by="period", rows=(None, 0))
+        by_loan = ibis.window(group_by="loan_id", order_by="period")
+        running = per_period.select(
+            "loan_id",
+            "period",
+            paid_total=per_period.amount.sum().over(so_far),
+            last_paid_at=per_period.last_paid_at.max().over(so_far),
+            next_period=per_period.period.lead().over(by_loan),
+        )
+    as_of_dates = [running.mutate(as_of=ibis.date(d)) for d in dates]
+    candidates = ibis.union(*as_of_dates) if len(as_of_dates) > 1 else as_of_dates[0]
+    current = candidates.filter(
+        (candidates.period <= candidates.as_of)
+        & (candidates.next_period.isnull() | (candidates.next_period > candidates.as_of))
+    )
+    return current.select(
         "as_of",
         "loan_id",
-        paid_to_date=joined.paid_total,
-        last_payment_date=joined.paid_on,
+        paid_to_date=current.paid_total,
+        last_payment_date=current.last_paid_at.cast("date"),
     )
 
 
 def schedule_positions(installments: ir.Table) -> ir.Table:
-    """Each installment with its total due and the cumulative due before it.
+    """Each installment with its total ``due`` and the cumulative ``cum_due_before`` it.
 
-    ``cum_due_before`` is where the installment starts in the stream of payments: a payment
-    total P covers it fully once P ≥ cum_due_before + due.
+        due            = fees_due + interest_due + principal_due
+        cum_due_before = Σ due of the loan's earlier installments
+
+    A payment total P pays the installment in full once P ≥ cum_due_before + due.
     """
-    due = installments.fees_due + installments.interest_due + installments.principal_due
-    by_loan = ibis.window(group_by="loan_id", order_by="seq", rows=(None, 0))
-    with_due = installments.mutate(due=due)
-    return with_due.mutate(cum_due_before=with_due.due.sum().over(by_loan) - with_due.due)
+    so_far = ibis.window(group_by="loan_id", order_by="seq", rows=(None, 0))
+    with_due = installments.mutate(
+        due=installments.fees_due + installments.interest_due + installments.principal_due
+    )
+    return with_due.mutate(cum_due_before=with_due.due.sum().over(so_far) - with_due.due)
 
 
 def account_states(
     loans: ir.Table,
     installments: ir.Table,
     payments: ir.Table,
-    as_of: ir.Table,
+    as_of: AsOf,
     buckets: Buckets = DEFAULT_BUCKETS,
 ) -> ir.Table:
-    """Account state of every loan opened on or before each date of ``as_of`` (column ``as_of``).
+    """Account state of every loan opened on or before each as-of date D.
 
     Per loan and date D, with P the counted payments up to D and i its installments:
 
-        allocated_i          = clamp(P − cum_due_before_i, 0, due_i)
-        unpaid_i             = allocated_i < due_i
-        dpd                  = D − min(due_date_i | unpaid_i, due_date_i < D), 0 if none
-        past_due_amount      = Σ_{due_date_i < D} (due_i − allocated_i)
-        principal_paid_i     = clamp(allocated_i − fees_i − interest_i, 0, principal_i)
-        outstanding_principal= Σ (principal_i − principal_paid_i); revolving: the statement
-                               balance of the latest statement due on or before D
-        installments_past_due= #{i | unpaid_i, due_date_i < D}
-        next_due_date        = min(due_date_i | unpaid_i, due_date_i ≥ D)
-        next_due_amount      = due_i − allocated_i of that installment
-        status               = written_off if written_off_on ≤ D; paid_off if closed_on ≤ D or
-                               (installment loan and no unpaid_i); else active
+        allocated_i           = clamp(P − cum_due_before_i, 0, due_i)
+        unpaid_i              = allocated_i < due_i
+        dpd                   = D − min(due_date_i | unpaid_i, due_date_i < D); 0 if none
+        past_due_amount       = Σ_{due_date_i < D} (due_i − allocated_i)
+        principal_paid_i      = clamp(allocated_i − fees_i − interest_i, 0, principal_i)
+        outstanding_principal = Σ (principal_i − principal_paid_i); revolving: the statement
+                                balance of the latest statement due on or before D (0 if none)
+        installments_past_due = #{i | unpaid_i, due_date_i < D}
+        next_due_date         = min(due_date_i | unpaid_i, due_date_i ≥ D)
+        next_due_amount       = due_i − allocated_i of that installment
+        status                = written_off if written_off_on ≤ D; paid_off if closed_on ≤ D
+                                or (installment loan and no unpaid_i); else active
     """
-    opened = loans.join(as_of, loans.opened_on <= as_of.as_of).select(
-        "as_of",
-        "loan_id",
-        "customer_id",
-        "product",
-        "written_off_on",
-        "closed_on",
-    )
-    paid = paid_to_date(payments, as_of)
-    with_paid = opened.left_join(paid, ["as_of", "loan_id"]).select(
-        opened,
-        paid_to_date=paid.paid_to_date.fill_null(ibis.literal(0).cast(MONEY)),
-        last_payment_date=paid.last_payment_date,
+    dates = _dates(as_of)
+    columns = ("loan_id", "customer_id", "product", "written_off_on", "closed_on")
+    open_loans = [
+        loans.filter(loans.opened_on <= ibis.date(d)).select(*columns, as_of=ibis.date(d))
+        for d in dates
+    ]
+    probes = ibis.union(*open_loans) if len(open_loans) > 1 else open_loans[0]
+    paid = paid_to_date(payments, dates)
+    # .view(): Ibis cannot dereference a filled-in join column in the next join otherwise.
+    with_paid = (
+        probes.left_join(paid, ["as_of", "loan_id"])
+        .select(
+            probes,
+            paid_to_date=paid.paid_to_date.fill_null(_zero()),
+            last_payment_date=paid.last_payment_date,
+        )
+        .view()
     )
     schedule = schedule_positions(installments)
     rows = with_paid.left_join(schedule, "loan_id")
     d = rows.as_of
-    zero = ibis.literal(0).cast(MONEY)
+    zero = _zero()
     allocated = _clamp(rows.paid_to_date - rows.cum_due_before, zero, rows.due)
     owed = rows.due - allocated
     unpaid = allocated < rows.due
@@ -173,12 +211,12 @@ def account_states(
         next_due_date=rows.due_date.min(where=upcoming),
         next_due_amount=owed.argmin(rows.due_date, where=upcoming),
     )  # fmt: skip
-    return _finish(per_loan, buckets)
+    return _state(per_loan, buckets)
 
 
-def _finish(per_loan: ir.Table, buckets: Buckets) -> ir.Table:
+def _state(per_loan: ir.Table, buckets: Buckets) -> ir.Table:
     d = per_loan.as_of
-    zero = ibis.literal(0).cast(MONEY)
+    zero = _zero()
     written_off = per_loan.written_off_on.notnull() & (per_loan.written_off_on <= d)
     closed = per_loan.closed_on.notnull() & (per_loan.closed_on <= d)
     all_paid = (per_loan.product == "installment") & (
@@ -189,10 +227,9 @@ def _finish(per_loan: ir.Table, buckets: Buckets) -> ir.Table:
         per_loan.oldest_unpaid_due.isnull() | (status == PAID_OFF),
         0,
         d.delta(per_loan.oldest_unpaid_due, unit="day"),
-    ).cast("int32")
-    revolving = per_loan.product == "revolving"
+    )
     outstanding = ibis.ifelse(
-        revolving,
+        per_loan.product == "revolving",
         per_loan.statement_balance.fill_null(zero),
         per_loan.principal_outstanding.fill_null(zero),
     )
@@ -207,7 +244,7 @@ def _finish(per_loan: ir.Table, buckets: Buckets) -> ir.Table:
         customer_id=per_loan.customer_id,
         product=per_loan.product,
         status=status,
-        dpd=dpd,
+        dpd=dpd.cast("int32"),
         bucket=bucket,
         past_due_amount=per_loan.past_due_amount.fill_null(zero).cast(MONEY),
         outstanding_principal=outstanding.cast(MONEY),

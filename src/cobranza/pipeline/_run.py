@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
-
 from cobranza._errors import InvalidPortfolio
 from cobranza._version import __version__
 from cobranza.contract import CONTRACT_VERSION, discover, load, validate
@@ -55,10 +53,6 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _dates(engine: Engine, name: str, dates: list[dt.date]) -> None:
-    engine.register_arrow(name, pa.table({"as_of": pa.array(dates, pa.date32())}))
-
-
 def run(
     data: str | Path,
     as_of: dt.date | str,
@@ -96,24 +90,24 @@ def run(
             raise InvalidPortfolio(report)
         started = step("validate", 0.15, started)
         tables = load(eng, files)
-        _dates(eng, "run_as_of", [as_of])
-        _dates(eng, "run_month_ends", month_ends(as_of, months))
+        snapshot_dates = month_ends(as_of, months)
+        # One pass computes every date; the as-of state and the snapshots are slices of it.
         states = account_states(
             tables["loans"], tables["installments"], tables["payments"],
-            eng.table("run_as_of"), buckets,
+            sorted({as_of, *snapshot_dates}), buckets,
         )  # fmt: skip
+        eng.materialize("run_states", states)
+        run_states = eng.table("run_states")
+        snapshots = run_states.filter(run_states.as_of.isin(snapshot_dates))
+        eng.materialize("snapshots", snapshots)
+        snapshots = eng.table("snapshots")
+        started = step("account states", 0.5, started)
         with atomic_directory(Path(out)) as staging:
             outputs = {name: staging / f"{name}.parquet" for name in RUN_OUTPUTS}
-            eng.write_parquet(states.order_by("loan_id"), outputs["account_state"])
-            started = step("account_state", 0.35, started)
-            month_end_states = account_states(
-                tables["loans"], tables["installments"], tables["payments"],
-                eng.table("run_month_ends"), buckets,
-            )  # fmt: skip
-            eng.materialize("snapshots", month_end_states)
-            snapshots = eng.table("snapshots")
+            at_as_of = run_states.filter(run_states.as_of == as_of)
+            eng.write_parquet(at_as_of.order_by("loan_id"), outputs["account_state"])
             eng.write_parquet(snapshots.order_by("as_of", "loan_id"), outputs["snapshots"])
-            started = step("snapshots", 0.65, started)
+            started = step("write states", 0.65, started)
             rolls = roll_rates(snapshots)
             analytics = {
                 "roll_rates": rolls.order_by("from_month", "from_bucket", "to_bucket"),
