@@ -1,0 +1,5 @@
+"""Reports a person reads: ``report.html``, the self-contained page of a run."""
+
+from cobranza.reports._run_report import REPORT_NAME, write_run_report
+
+__all__ = ["REPORT_NAME", "write_run_report"]
