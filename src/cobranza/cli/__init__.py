@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -29,8 +30,15 @@ _DEMO_AS_OF_TIME = dt.datetime.combine(DEMO_AS_OF, dt.time())
 DataOption = Annotated[
     Path, typer.Option("--data", help="Portfolio folder (one file per contract table).")
 ]
+
+
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 EngineOption = Annotated[
-    str, typer.Option("--engine", help="Execution engine: duckdb (default) or spark.")
+    EngineName, typer.Option("--engine", help="Execution engine: duckdb (default) or spark.")
 ]
 
 
@@ -60,12 +68,12 @@ def generate(
 
 
 @app.command()
-def validate(data: DataOption, engine: EngineOption = "duckdb") -> None:
+def validate(data: DataOption, engine: EngineOption = EngineName.duckdb) -> None:
     """Check a portfolio against the data contract; exit code 2 when it is invalid."""
     from cobranza._api import validate as _validate
 
     try:
-        report = _validate(data, engine)
+        report = _validate(data, engine.value)
     except CobranzaError as exc:
         raise _fail(exc) from exc
     print_report(report)
@@ -80,7 +88,7 @@ def run(
         dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="As-of date.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the run's outputs.")],
-    engine: EngineOption = "duckdb",
+    engine: EngineOption = EngineName.duckdb,
     months: Annotated[int, typer.Option("--months", min=2, help="Month-ends to analyse.")] = 12,
     database: Annotated[
         Path | None, typer.Option("--database", help="DuckDB database file (default: memory).")
@@ -92,7 +100,7 @@ def run(
     try:
         with progress_bar(f"run as of {as_of.date()}") as progress:
             result = _run(
-                data, as_of.date(), out, engine, months=months, database=database,
+                data, as_of.date(), out, engine.value, months=months, database=database,
                 progress=progress,
             )  # fmt: skip
     except CobranzaError as exc:
@@ -108,7 +116,7 @@ def demo(
     ),
     loans: Annotated[int, typer.Option("--loans", min=100)] = 100_000,
     seed: Annotated[int, typer.Option("--seed")] = 7,
-    engine: EngineOption = "duckdb",
+    engine: EngineOption = EngineName.duckdb,
 ) -> None:
     """Generate a 100,000-loan demo portfolio, run the job on it and print the report path."""
     from cobranza.pipeline import run as _run
@@ -119,7 +127,7 @@ def demo(
         with progress_bar(f"generating {loans:,} loans") as progress:
             _generate(data, loans, seed, as_of=DEMO_AS_OF, progress=progress)
         with progress_bar(f"run as of {DEMO_AS_OF}") as progress:
-            result = _run(data, DEMO_AS_OF, out / "run", engine, progress=progress)
+            result = _run(data, DEMO_AS_OF, out / "run", engine.value, progress=progress)
     except CobranzaError as exc:
         raise _fail(exc) from exc
     console.print(f"demo portfolio in [bold]{data}[/bold], outputs in [bold]{result.out}[/bold]")

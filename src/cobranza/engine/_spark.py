@@ -57,6 +57,11 @@ class SparkEngine(Engine):
     dialect = "pyspark"
 
     def __init__(self, session: SparkSession | None = None, cores: int = 2) -> None:
+        # Ibis's PySpark compiler reads ``ibis.options.pyspark``, which exists only once Ibis
+        # has loaded its PySpark backend (attribute access registers its options); without it
+        # float columns in subqueries fail to compile.
+        _ = ibis.pyspark
+
         self.cores = cores
         self._owns_session = session is None
         self.spark = session if session is not None else local_session(cores)
