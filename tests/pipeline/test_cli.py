@@ -25,7 +25,9 @@ def test_generate_is_deterministic_and_run_accepts_a_duckdb_file(tmp_path: Path)
     runner = CliRunner()
     for name in ("a", "b"):
         out = tmp_path / name
-        result = runner.invoke(app, ["generate", "--out", str(out), "--loans", "200", "--seed", "5"])
+        result = runner.invoke(
+            app, ["generate", "--out", str(out), "--loans", "200", "--seed", "5"]
+        )
         assert result.exit_code == 0, result.output
     for table in ("customers", "loans", "installments", "payments"):
         assert (tmp_path / "a" / f"{table}.parquet").read_bytes() == (
@@ -44,9 +46,7 @@ def test_generate_is_deterministic_and_run_accepts_a_duckdb_file(tmp_path: Path)
 
 
 def test_unknown_engine_is_a_clear_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["validate", "--data", str(tmp_path), "--engine", "oracle"]
-    )
+    result = CliRunner().invoke(app, ["validate", "--data", str(tmp_path), "--engine", "oracle"])
     # A usage error, raised before any file is looked at.
     assert result.exit_code == 2
     assert "oracle" in result.output
