@@ -9,6 +9,7 @@ from cobranza.contract._load import (
     register_raw,
     typed_table,
 )
+from cobranza.contract._report import ValidationReport, Violation
 from cobranza.contract._schema import (
     CONTRACT_VERSION,
     DTYPES,
@@ -18,9 +19,11 @@ from cobranza.contract._schema import (
     Reference,
     Table,
 )
+from cobranza.contract._validate import RULES, validate
 
 __all__ = [
     "CONTRACT_VERSION",
+    "RULES",
     "DTYPES",
     "MONEY",
     "TABLES",
@@ -39,14 +42,3 @@ __all__ = [
     "Violation",
 ]
 
-
-def __getattr__(name: str) -> object:
-    if name == "validate":
-        from cobranza.contract._validate import validate
-
-        return validate
-    if name in ("ValidationReport", "Violation"):
-        from cobranza.contract import _report
-
-        return getattr(_report, name)
-    raise AttributeError(name)

@@ -75,7 +75,8 @@ def register_raw(engine: Engine, files: PortfolioFiles) -> dict[str, ibis.Schema
 def cast_column(raw: ir.Table, column: Column) -> ir.Value:
     """The typed value of a contract column (NULL where the raw value does not convert)."""
     value = raw[column.name]
-    if value.type() == column.dtype:
+    # Compare without nullability: a NOT NULL Parquet string must be read like a CSV one.
+    if value.type().copy(nullable=True) == column.dtype:
         return value
     if value.type().is_string():
         value = value.strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 from pathlib import Path
 
 import duckdb
@@ -13,8 +14,16 @@ from cobranza._errors import EngineError
 from cobranza.engine._base import ROW_COLUMN, Engine
 
 
-def _quote(path: Path) -> str:
+def _quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh), None)
+    if not header:
+        raise EngineError(f"{path}: empty CSV file, expected a header line")
+    return header
 
 
 def _ident(name: str) -> str:
@@ -48,6 +57,8 @@ class DuckDBEngine(Engine):
         self.memory_limit = memory_limit
         self.con = duckdb.connect(self.database)
         self.con.execute(f"SET TimeZone = '{self.TIME_ZONE}'")
+        # cobranza draws its own progress bars; DuckDB's would interleave with them on stderr.
+        self.con.execute("SET enable_progress_bar = false")
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit is not None:
@@ -63,20 +74,26 @@ class DuckDBEngine(Engine):
         suffix = path.suffix.lower()
         if suffix == ".csv":
             # Strings only: the contract layer casts and reports the values that do not cast.
+            # The columns come from the header, so DuckDB's sniffer is not needed (without it
+            # read_csv refuses to run; with it a ragged file can have a data line taken for
+            # the header); a ragged line then fails the read instead.
+            columns = ", ".join(f"{_quote(name)}: 'VARCHAR'" for name in _csv_header(path))
             source = (
-                f"read_csv({_quote(path)}, header = true, all_varchar = true, "
-                "auto_detect = true, delim = ',', quote = '\"', escape = '\"', "
+                f"read_csv({_quote(path)}, header = true, columns = {{{columns}}}, "
+                "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
                 "parallel = false, strict_mode = true)"
             )
+            # A single-threaded scan keeps file order, so row_number() is the file's data row.
+            select = f"SELECT row_number() OVER () AS {ROW_COLUMN}, * FROM {source}"
         elif suffix == ".parquet":
-            source = f"read_parquet({_quote(path)})"
+            # Parquet knows each row's position: the scan stays parallel.
+            select = (
+                f"SELECT file_row_number + 1 AS {ROW_COLUMN}, * EXCLUDE (file_row_number) "
+                f"FROM read_parquet({_quote(path)}, file_row_number = true)"
+            )
         else:
             raise EngineError(f"{path}: unsupported file type {suffix!r}")
-        # A single-threaded scan keeps file order, so row_number() is the file's data row.
-        self._sql(
-            f"CREATE OR REPLACE TEMP VIEW {_ident(name)} AS "
-            f"SELECT row_number() OVER () AS {ROW_COLUMN}, * FROM {source}"
-        )
+        self._sql(f"CREATE OR REPLACE TEMP VIEW {_ident(name)} AS {select}")
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(f"__arrow_{name}", table)
@@ -105,7 +122,10 @@ class DuckDBEngine(Engine):
             sql = f"SELECT * FROM ({sql}) LIMIT {int(limit)}"
         rel = self._sql(sql)
         assert rel is not None
-        return rel.to_arrow_table()
+        try:
+            return rel.to_arrow_table()
+        except duckdb.Error as exc:  # relations are lazy: reading errors surface here
+            raise EngineError(f"DuckDB failed: {exc}") from exc
 
     def drop(self, name: str) -> None:
         for kind in ("VIEW", "TABLE"):
