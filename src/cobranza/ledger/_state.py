@@ -223,10 +223,10 @@ def _state(per_loan: ir.Table, buckets: Buckets) -> ir.Table:
         per_loan.unpaid_installments.fill_null(0) == 0
     )
     status = ibis.cases((written_off, WRITTEN_OFF), (closed | all_paid, PAID_OFF), else_="active")
+    # dpd follows the schedule whatever the status (§3): a loan closed with arrears keeps them,
+    # as its past_due_amount and installments_past_due do.
     dpd = ibis.ifelse(
-        per_loan.oldest_unpaid_due.isnull() | (status == PAID_OFF),
-        0,
-        d.delta(per_loan.oldest_unpaid_due, unit="day"),
+        per_loan.oldest_unpaid_due.isnull(), 0, d.delta(per_loan.oldest_unpaid_due, unit="day")
     )
     outstanding = ibis.ifelse(
         per_loan.product == "revolving",
