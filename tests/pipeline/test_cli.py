@@ -19,6 +19,20 @@ def test_demo_generates_runs_and_prints_the_report_path(tmp_path: Path) -> None:
     assert report.read_text().startswith("<!DOCTYPE html>")
     loans = pq.read_table(tmp_path / "demo" / "portfolio" / "loans.parquet")
     assert loans.num_rows == 300
+    # Running the demo again replaces the previous demo instead of failing.
+    again = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--loans", "200"])
+    assert again.exit_code == 0, again.output
+    assert pq.read_table(tmp_path / "demo" / "portfolio" / "loans.parquet").num_rows == 200
+
+
+def test_generate_into_a_non_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "book")])
+    assert result.exit_code == 1
+    assert "already exists" in result.output
+    assert "Traceback" not in result.output
+    assert (tmp_path / "book" / "notes.txt").read_text() == "mine"
 
 
 def test_generate_is_deterministic_and_run_accepts_a_duckdb_file(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ EngineOption = Annotated[
 ]
 
 
-def _fail(exc: CobranzaError) -> typer.Exit:
+def _fail(exc: CobranzaError | OSError) -> typer.Exit:
     if isinstance(exc, InvalidPortfolio):
         print_report(exc.report)
         return typer.Exit(EXIT_INVALID)
@@ -62,8 +62,11 @@ def generate(
     """Write a synthetic Mexican consumer-loan portfolio (contract v1, Parquet)."""
     from cobranza.synthetic import generate as _generate
 
-    with progress_bar(f"generating {loans:,} loans") as progress:
-        path = _generate(out, loans, seed, as_of=as_of.date(), progress=progress)
+    try:
+        with progress_bar(f"generating {loans:,} loans") as progress:
+            path = _generate(out, loans, seed, as_of=as_of.date(), progress=progress)
+    except (CobranzaError, OSError) as exc:
+        raise _fail(exc) from exc
     console.print(f"portfolio written to [bold]{path}[/bold]")
 
 
@@ -119,16 +122,18 @@ def demo(
     engine: EngineOption = EngineName.duckdb,
 ) -> None:
     """Generate a 100,000-loan demo portfolio, run the job on it and print the report path."""
+    from cobranza.pipeline import atomic_directory
     from cobranza.pipeline import run as _run
     from cobranza.synthetic import generate as _generate
 
     data = out / "portfolio"
     try:
-        with progress_bar(f"generating {loans:,} loans") as progress:
-            _generate(data, loans, seed, as_of=DEMO_AS_OF, progress=progress)
+        # The demo owns its folder: a new demo replaces the previous one in one swap.
+        with progress_bar(f"generating {loans:,} loans") as progress, atomic_directory(data) as new:
+            _generate(new, loans, seed, as_of=DEMO_AS_OF, progress=progress)
         with progress_bar(f"run as of {DEMO_AS_OF}") as progress:
             result = _run(data, DEMO_AS_OF, out / "run", engine.value, progress=progress)
-    except CobranzaError as exc:
+    except (CobranzaError, OSError) as exc:
         raise _fail(exc) from exc
     console.print(f"demo portfolio in [bold]{data}[/bold], outputs in [bold]{result.out}[/bold]")
     typer.echo(result.report)
