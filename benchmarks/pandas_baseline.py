@@ -24,7 +24,8 @@ def account_state_pandas(data: Path, as_of: dt.date) -> pd.DataFrame:
     """dpd, past-due amount and outstanding principal of every loan opened by ``as_of``."""
     loans_t = pq.read_table(data / "loans.parquet", columns=["loan_id", "opened_on", "product"])
     loans = loans_t.to_pandas()
-    loans = loans[loans["opened_on"] <= as_of]
+    day = pd.Timestamp(as_of)
+    loans = loans[pd.to_datetime(loans["opened_on"]) <= day]
 
     pay_t = pq.read_table(
         data / "payments.parquet", columns=["loan_id", "paid_at", "amount", "status"]
@@ -32,12 +33,16 @@ def account_state_pandas(data: Path, as_of: dt.date) -> pd.DataFrame:
     pays = pd.DataFrame(
         {
             "loan_id": pay_t["loan_id"].to_pandas(),
-            "paid_on": pay_t["paid_at"].to_pandas().dt.tz_convert("America/Mexico_City").dt.date,
+            "paid_on": pay_t["paid_at"]
+            .to_pandas()
+            .dt.tz_convert("America/Mexico_City")
+            .dt.tz_localize(None)
+            .dt.normalize(),
             "amount": _cents(pay_t, "amount"),
             "status": pay_t["status"].to_pandas(),
         }
     )
-    pays = pays[(pays["status"] == "settled") & (pays["paid_on"] <= as_of)]
+    pays = pays[(pays["status"] == "settled") & (pays["paid_on"] <= day)]
     paid = pays.groupby("loan_id")["amount"].sum().rename("paid")
 
     inst_t = pq.read_table(data / "installments.parquet")
@@ -45,7 +50,7 @@ def account_state_pandas(data: Path, as_of: dt.date) -> pd.DataFrame:
         {
             "loan_id": inst_t["loan_id"].to_pandas(),
             "seq": inst_t["seq"].to_numpy(),
-            "due_date": inst_t["due_date"].to_pandas(),
+            "due_date": pd.to_datetime(inst_t["due_date"].to_pandas()),
             "principal": _cents(inst_t, "principal_due"),
             "fees_interest": _cents(inst_t, "interest_due") + _cents(inst_t, "fees_due"),
         }
@@ -57,7 +62,7 @@ def account_state_pandas(data: Path, as_of: dt.date) -> pd.DataFrame:
     inst["paid"] = inst["paid"].fillna(0)
     allocated = (inst["paid"] - inst["cum_before"]).clip(lower=0)
     allocated = np.minimum(allocated, inst["due"])
-    before = inst["due_date"] < pd.Timestamp(as_of)
+    before = inst["due_date"] < day
     unpaid = allocated < inst["due"]
     inst["owed_past"] = np.where(before, inst["due"] - allocated, 0)
     inst["unpaid_due"] = inst["due_date"].where(unpaid & before)
@@ -68,5 +73,5 @@ def account_state_pandas(data: Path, as_of: dt.date) -> pd.DataFrame:
         past_due=("owed_past", "sum"),
         outstanding=("principal_left", "sum"),
     )
-    state["dpd"] = (pd.Timestamp(as_of) - state["oldest"]).dt.days.fillna(0).astype("int32")
+    state["dpd"] = (day - state["oldest"]).dt.days.fillna(0).astype("int32")
     return state.reset_index()
