@@ -169,6 +169,15 @@ def account_states(
         next_due_amount       = due_i − allocated_i of that installment
         status                = written_off if written_off_on ≤ D; paid_off if closed_on ≤ D
                                 or (installment loan and no unpaid_i); else active
+
+    How it is computed (the contract orders due dates by ``seq``, so the installments due
+    before D come first): with C = Σ_{due_date_i < D} due_i, a loan with P = C has every
+    installment before D paid and none after it, so aggregates over the schedule split at D
+    give its state. Only where P ≠ C does the allocation need cumulative sums, and only on one
+    side of D: the installments before D when P < C (behind), those from D on, which share
+    P − C, when P > C (ahead). That keeps the window, the costly part, to a fraction of rows.
+    For several dates at once the formulas above are applied to every installment and date
+    (one window, then one row per date and installment); both forms give the same states.
     """
     dates = _dates(as_of)
     columns = ("loan_id", "customer_id", "product", "written_off_on", "closed_on")
@@ -178,16 +187,70 @@ def account_states(
     ]
     probes = ibis.union(*open_loans) if len(open_loans) > 1 else open_loans[0]
     paid = paid_to_date(payments, dates)
+    zero = _zero()
     # .view(): Ibis cannot dereference a filled-in join column in the next join otherwise.
     with_paid = (
         probes.left_join(paid, ["as_of", "loan_id"])
         .select(
             probes,
-            paid_to_date=paid.paid_to_date.fill_null(_zero()),
+            paid_to_date=paid.paid_to_date.fill_null(zero),
             last_payment_date=paid.last_payment_date,
         )
         .view()
     )
+    if len(dates) > 1:
+        return _state(_per_loan_all_installments(with_paid, installments), buckets)
+    schedule = _schedule(installments)
+    split = _split_at(schedule, dates[0])
+    state = (
+        with_paid.left_join(split, ["as_of", "loan_id"])
+        .select(
+            with_paid,
+            due_before=split.due_before.fill_null(zero),
+            principal_from=split.principal_from,
+            unpaid_from=split.unpaid_from,
+            first_due_from=split.first_due_from,
+            first_amount_from=split.first_amount_from,
+            statement_balance=split.statement_balance,
+        )
+        # A Select over the join (not the join itself) is what Ibis shares as one CTE between
+        # the allocation and the final join, instead of inlining the join twice.
+        .mutate(
+            behind=lambda t: t.paid_to_date < t.due_before,
+            ahead=lambda t: t.paid_to_date > t.due_before,
+        )
+    )
+    region = _allocated(schedule, state.filter(state.behind | state.ahead))
+    joined = state.left_join(region, ["as_of", "loan_id"])
+    behind, ahead = joined.behind, joined.ahead
+    unpaid_from = joined.unpaid_from.fill_null(0)
+    principal_from = joined.principal_from.fill_null(zero)
+    region_unpaid = joined.unpaid.fill_null(0)
+    region_principal = joined.principal_outstanding.fill_null(zero)
+    per_loan = joined.select(
+        "as_of", "loan_id", "customer_id", "product", "written_off_on", "closed_on",
+        "last_payment_date", "statement_balance",
+        oldest_unpaid_due=ibis.ifelse(behind, joined.first_unpaid_due, ibis.null("date")),
+        past_due_amount=ibis.ifelse(behind, joined.due_before - joined.paid_to_date, zero),
+        principal_outstanding=ibis.cases(
+            (ahead, region_principal),
+            (behind, principal_from + region_principal),
+            else_=principal_from,
+        ),
+        installments_past_due=ibis.ifelse(behind, region_unpaid, 0),
+        unpaid_installments=ibis.cases(
+            (ahead, region_unpaid), (behind, region_unpaid + unpaid_from), else_=unpaid_from
+        ),
+        next_due_date=ibis.ifelse(ahead, joined.first_unpaid_due, joined.first_due_from),
+        next_due_amount=ibis.ifelse(ahead, joined.first_unpaid_owed, joined.first_amount_from),
+    )  # fmt: skip
+    return _state(per_loan, buckets)
+
+
+def _per_loan_all_installments(with_paid: ir.Table, installments: ir.Table) -> ir.Table:
+    """The allocation over every installment of every (as_of, loan_id), from
+    :func:`schedule_positions` (one window for all dates, then one row per date and
+    installment): the form used for many dates at once."""
     schedule = schedule_positions(installments)
     rows = with_paid.left_join(schedule, "loan_id")
     d = rows.as_of
@@ -198,7 +261,7 @@ def account_states(
     before = rows.due_date < d
     principal_paid = _clamp(allocated - rows.fees_due - rows.interest_due, zero, rows.principal_due)
     upcoming = unpaid & (rows.due_date >= d)
-    per_loan = rows.group_by(
+    return rows.group_by(
         "as_of", "loan_id", "customer_id", "product", "written_off_on", "closed_on",
         "last_payment_date",
     ).aggregate(
@@ -211,7 +274,68 @@ def account_states(
         next_due_date=rows.due_date.min(where=upcoming),
         next_due_amount=owed.argmin(rows.due_date, where=upcoming),
     )  # fmt: skip
-    return _state(per_loan, buckets)
+
+
+def _schedule(installments: ir.Table) -> ir.Table:
+    """The schedule columns the state needs, with ``due`` kept at the money type."""
+    return installments.select(
+        "loan_id", "seq", "due_date", "principal_due", "interest_due", "fees_due",
+        "statement_balance",
+        due=(installments.fees_due + installments.interest_due + installments.principal_due)
+        .cast(MONEY),
+    )  # fmt: skip
+
+
+def _split_at(schedule: ir.Table, as_of: dt.date) -> ir.Table:
+    """Per loan at one date D: the schedule split at D, before any payment is applied.
+
+    ``due_before`` (C) sums the installments due before D; ``principal_from``,
+    ``unpaid_from`` (positive dues), ``first_due_from`` and ``first_amount_from`` describe the
+    installments from D on, all unpaid while P ≤ C; ``statement_balance`` is the latest
+    statement's balance due on or before D.
+    """
+    rows = schedule.mutate(as_of=ibis.date(as_of))
+    d = rows.as_of
+    before = rows.due_date < d
+    owing_from = ~before & (rows.due > 0)
+    return rows.group_by("as_of", "loan_id").aggregate(
+        due_before=rows.due.sum(where=before),
+        principal_from=rows.principal_due.sum(where=~before),
+        unpaid_from=owing_from.sum(),
+        first_due_from=rows.due_date.min(where=owing_from),
+        first_amount_from=rows.due.argmin(rows.due_date, where=owing_from),
+        statement_balance=rows.statement_balance.argmax(rows.due_date, where=rows.due_date <= d),
+    )
+
+
+def _allocated(schedule: ir.Table, state: ir.Table) -> ir.Table:
+    """Per (as_of, loan_id) of a loan behind (P < C) or ahead (P > C): the allocation over the
+    side of D that is partly paid.
+
+    Behind, the installments before D share P; ahead, those from D on share P − C. Gives the
+    first unpaid installment's due date and owed amount, the unpaid count and the principal
+    still owed on that side.
+    """
+    keys = state.select(
+        "as_of", "loan_id", "behind",
+        available=ibis.ifelse(
+            state.behind, state.paid_to_date, state.paid_to_date - state.due_before
+        ),
+    )  # fmt: skip
+    rows = keys.inner_join(schedule.drop("statement_balance"), "loan_id")
+    rows = rows.filter(rows.behind == (rows.due_date < rows.as_of))
+    so_far = ibis.window(group_by=["as_of", "loan_id"], order_by="seq", rows=(None, 0))
+    rows = rows.mutate(due_so_far=rows.due.sum().over(so_far))
+    zero = _zero()
+    allocated = _clamp(rows.available - (rows.due_so_far - rows.due), zero, rows.due)
+    unpaid = allocated < rows.due
+    principal_paid = _clamp(allocated - rows.fees_due - rows.interest_due, zero, rows.principal_due)
+    return rows.group_by("as_of", "loan_id").aggregate(
+        first_unpaid_due=rows.due_date.min(where=unpaid),
+        first_unpaid_owed=(rows.due - allocated).argmin(rows.due_date, where=unpaid),
+        unpaid=unpaid.sum(),
+        principal_outstanding=(rows.principal_due - principal_paid).sum(),
+    )
 
 
 def _state(per_loan: ir.Table, buckets: Buckets) -> ir.Table:
