@@ -9,6 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis
+import ibis.expr.types as ir
+
 from cobranza._errors import InvalidPortfolio
 from cobranza._version import __version__
 from cobranza.contract import CONTRACT_VERSION, discover, load, validate
@@ -91,20 +94,28 @@ def run(
         started = step("validate", 0.15, started)
         tables = load(eng, files)
         snapshot_dates = month_ends(as_of, months)
-        # One pass computes every date; the as-of state and the snapshots are slices of it.
-        states = account_states(
-            tables["loans"], tables["installments"], tables["payments"],
-            sorted({as_of, *snapshot_dates}), buckets,
-        )  # fmt: skip
-        eng.materialize("run_states", states)
-        run_states = eng.table("run_states")
+        dates = sorted({as_of, *snapshot_dates})
+        # One date at a time: a single query over every date expands to loans × installments ×
+        # dates rows and outgrows memory on a 1M-loan book, while each date alone stays small.
+        per_date: list[ir.Table] = []
+        for i, day in enumerate(dates):
+            name = f"run_state_{i}"
+            eng.materialize(
+                name,
+                account_states(
+                    tables["loans"], tables["installments"], tables["payments"], day, buckets
+                ),
+            )
+            per_date.append(eng.table(name))
+            notify(f"account state {day}", 0.15 + 0.35 * (i + 1) / len(dates))
+        run_states = ibis.union(*per_date) if len(per_date) > 1 else per_date[0]
         snapshots = run_states.filter(run_states.as_of.isin(snapshot_dates))
         eng.materialize("snapshots", snapshots)
         snapshots = eng.table("snapshots")
         started = step("account states", 0.5, started)
         with atomic_directory(Path(out)) as staging:
             outputs = {name: staging / f"{name}.parquet" for name in RUN_OUTPUTS}
-            at_as_of = run_states.filter(run_states.as_of == as_of)
+            at_as_of = per_date[dates.index(as_of)]
             eng.write_parquet(at_as_of.order_by("loan_id"), outputs["account_state"])
             eng.write_parquet(snapshots.order_by("as_of", "loan_id"), outputs["snapshots"])
             started = step("write states", 0.65, started)
