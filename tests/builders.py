@@ -32,16 +32,6 @@ def register(engine: Engine, **tables: Iterable[Mapping[str, Any]]) -> dict[str,
     return out
 
 
-def register_dates(
-    engine: Engine, dates: Iterable[dt.date], name: str = "as_of_dates"
-) -> list[dt.date]:
-    """Register the dates as a one-column view and return them: ``account_states`` takes the
-    list of dates itself (they become literals in the SQL)."""
-    dates = list(dates)
-    engine.register_arrow(name, pa.table({"as_of": pa.array(dates, pa.date32())}))
-    return dates
-
-
 def money(value: str | int) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 

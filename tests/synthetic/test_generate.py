@@ -447,6 +447,13 @@ def test_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     assert (empty / "loans.parquet").exists()
 
 
+def test_replace_swaps_a_previous_portfolio_for_the_new_one(tmp_path: Path) -> None:
+    out = generate(tmp_path / "book", 10, 1, AS_OF)
+    generate(out, 20, 2, AS_OF, replace=True)
+    assert pq.read_table(out / "loans.parquet").num_rows == 20
+    assert [p.name for p in tmp_path.iterdir()] == ["book"]
+
+
 @pytest.mark.parametrize(("loans", "seed"), [(0, 1), (10, -1), (1.5, 1)])
 def test_rejects_bad_arguments(tmp_path: Path, loans: object, seed: object) -> None:
     with pytest.raises(ValueError):

@@ -122,15 +122,14 @@ def demo(
     engine: EngineOption = EngineName.duckdb,
 ) -> None:
     """Generate a 100,000-loan demo portfolio, run the job on it and print the report path."""
-    from cobranza.pipeline import atomic_directory
     from cobranza.pipeline import run as _run
     from cobranza.synthetic import generate as _generate
 
     data = out / "portfolio"
     try:
         # The demo owns its folder: a new demo replaces the previous one in one swap.
-        with progress_bar(f"generating {loans:,} loans") as progress, atomic_directory(data) as new:
-            _generate(new, loans, seed, as_of=DEMO_AS_OF, progress=progress)
+        with progress_bar(f"generating {loans:,} loans") as progress:
+            _generate(data, loans, seed, as_of=DEMO_AS_OF, progress=progress, replace=True)
         with progress_bar(f"run as of {DEMO_AS_OF}") as progress:
             result = _run(data, DEMO_AS_OF, out / "run", engine.value, progress=progress)
     except (CobranzaError, OSError) as exc:

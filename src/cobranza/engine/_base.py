@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import ibis
 import pyarrow as pa
@@ -68,11 +68,6 @@ class Engine(abc.ABC):
 
         Never call this on a per-loan table without a limit: results are written by the engine.
         """
-
-    def scalar(self, expr: ibis.Expr) -> Any:
-        """The single value of a scalar expression."""
-        table = self.fetch(expr.as_table() if isinstance(expr, ibis.Scalar) else expr, limit=1)
-        return table.column(0)[0].as_py()
 
     def table(self, name: str) -> ibis.Table:
         """An unbound Ibis table bound by name to a registered view."""

@@ -13,9 +13,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     "database_file": {
         "spark": "Spark keeps no database file; pass a DuckDB path or use --engine duckdb",
     },
-    "asof_join": {
-        "spark": "Ibis compiles ASOF JOIN for DuckDB only; pipelines use range joins instead",
-    },
 }
 
 

@@ -5,7 +5,6 @@ from cobranza.ledger._state import (
     ACCOUNT_STATE_COLUMNS,
     ACCOUNT_STATE_SCHEMA,
     account_states,
-    counted_payments,
     paid_to_date,
     schedule_positions,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "WRITTEN_OFF",
     "Buckets",
     "account_states",
-    "counted_payments",
     "paid_to_date",
     "schedule_positions",
 ]

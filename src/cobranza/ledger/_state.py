@@ -75,18 +75,11 @@ def _clamp(value: ir.NumericValue, low: ir.NumericValue, high: ir.NumericValue) 
     return ibis.greatest(low, ibis.least(value, high))
 
 
-def counted_payments(payments: ir.Table, as_of: dt.date) -> ir.Table:
-    """Settled payments whose Mexico City date is on or before ``as_of``.
-
-    2026-04-01T05:30:00Z is 2026-03-31 23:30 in Mexico City, so it counts for 2026-03-31.
-    """
-    end = ibis.literal(end_of_local_day(as_of))
-    return payments.filter((payments.status == "settled") & (payments.paid_at < end))
-
-
 def paid_to_date(payments: ir.Table, as_of: AsOf) -> ir.Table:
     """Total counted payments ``paid_to_date`` and ``last_payment_date`` per (as_of, loan_id).
 
+    A payment counts for D when it is settled and paid before D ends in Mexico City:
+    2026-04-01T05:30:00Z is 2026-03-31 23:30 there, so it counts for 2026-03-31.
     Each payment falls in the period of the first as-of date whose local day it is not after;
     period totals accumulate per loan, and each as-of date takes the running total of the
     last period not after it (a range join, so no payment is re-read per date).
@@ -140,9 +133,7 @@ def schedule_positions(installments: ir.Table) -> ir.Table:
     A payment total P pays the installment in full once P ≥ cum_due_before + due.
     """
     so_far = ibis.window(group_by="loan_id", order_by="seq", rows=(None, 0))
-    with_due = installments.mutate(
-        due=installments.fees_due + installments.interest_due + installments.principal_due
-    )
+    with_due = _schedule(installments)
     return with_due.mutate(cum_due_before=with_due.due.sum().over(so_far) - with_due.due)
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
+from cobranza._atomic import atomic_directory
 from cobranza._errors import InvalidPortfolio
 from cobranza._version import __version__
 from cobranza.contract import CONTRACT_VERSION, discover, load, validate
 from cobranza.engine import Engine, connect
 from cobranza.ledger import DEFAULT_BUCKETS, Buckets, account_states
-from cobranza.pipeline._outputs import atomic_directory
 from cobranza.portfolio import (
     bucket_distribution,
     cure_rates,
@@ -119,7 +119,7 @@ def run(
         eng.materialize("snapshots", snapshots)
         snapshots = eng.table("snapshots")
         started = step("account states", 0.5, started)
-        with atomic_directory(Path(out)) as staging:
+        with atomic_directory(out, replace=True) as staging:
             outputs = {name: staging / f"{name}.parquet" for name in RUN_OUTPUTS}
             at_as_of = run_states.filter(run_states.as_of == as_of)
             eng.write_parquet(at_as_of.order_by("loan_id"), outputs["account_state"])

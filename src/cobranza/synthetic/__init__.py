@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cobranza._atomic import atomic_directory
+
 from . import _write
 from ._behaviour import simulate
 from ._contacts import ContactLog, ContactPolicy
@@ -75,19 +77,22 @@ def generate(
     seed: int,
     as_of: dt.date = dt.date(2026, 10, 31),
     progress: ProgressCallback | None = None,
+    *,
+    replace: bool = False,
 ) -> Path:
     """Generate a synthetic portfolio folder and return its path.
 
     Args:
-        out: Folder to create. It must not exist or be empty; the files are written into a
-            temporary sibling folder that is renamed to ``out`` only once everything has been
-            written, so a failure leaves nothing behind.
+        out: Folder to create. Unless ``replace``, it must not exist or be empty; the files
+            are written into a staging sibling folder that becomes ``out`` only once
+            everything has been written, so a failure leaves nothing behind.
         loans: Number of loans (customers are about ``loans / 1.12``; some hold two loans).
         seed: Non-negative integer; the same seed and arguments give byte-identical files.
         as_of: Last day of history (Mexico City time). Payments, contacts and promises are
             made on or before it; schedules extend beyond it.
         progress: Optional ``callback(step_name, fraction)`` called as steps complete, with
             ``fraction`` the overall completion in ``[0, 1]`` (non-decreasing, ends at 1).
+        replace: Swap a previous portfolio at ``out`` for the new one (the demo does).
 
     Returns:
         The path of the portfolio folder.
@@ -126,6 +131,6 @@ def generate(
     )  # fmt: skip
 
     write = track.phase("write")
-    with _write.atomic_directory(out_path) as tmp:
+    with atomic_directory(out_path, replace=replace) as tmp:
         _write.write_portfolio(tmp, rng_write, customers, book, sched, outcome, seed, day, write)
     return out_path

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -120,29 +117,6 @@ def write_table(path: Path, name: str, chunks: Iterable[pa.Table]) -> None:
     finally:
         if writer is not None:
             writer.close()
-
-
-@contextlib.contextmanager
-def atomic_directory(out: Path) -> Iterator[Path]:
-    """Yield a temp dir next to ``out`` that is renamed to ``out`` only on success.
-
-    ``out`` may not exist yet or be an empty directory; anything else is refused rather
-    than replaced, because silently deleting a user's folder is worse than an error.
-    """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} already exists and is not an empty directory")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        yield tmp
-        tmp.chmod(0o755)  # mkdtemp makes it private; the result is an ordinary folder
-        if out.exists():
-            out.rmdir()
-        tmp.replace(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _metadata(seed: int, as_of: int, loans: int) -> dict[bytes, bytes]:
