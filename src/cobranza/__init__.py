@@ -8,7 +8,7 @@ The public API mirrors the command line::
     result = cobranza.run("book", as_of="2026-10-31", out="run")
 """
 
-from cobranza._api import generate, run, validate
+from cobranza._api import decide_one, generate, run, validate
 from cobranza._errors import (
     CobranzaError,
     ConfigError,
@@ -27,6 +27,7 @@ __all__ = [
     "InvalidPortfolio",
     "UnsupportedOperation",
     "__version__",
+    "decide_one",
     "generate",
     "run",
     "validate",

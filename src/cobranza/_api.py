@@ -9,8 +9,12 @@ from typing import TYPE_CHECKING
 from cobranza.engine import Engine, connect
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from cobranza.contract import ValidationReport
     from cobranza.pipeline import RunResult
+    from cobranza.strategy import Decision, Strategy
 
 
 def run(
@@ -45,3 +49,16 @@ def generate(out: str | Path, loans: int, seed: int = 0, **options: object) -> P
     from cobranza.synthetic import generate as _generate
 
     return _generate(out, loans, seed, **options)  # type: ignore[arg-type]
+
+
+def decide_one(account: Mapping[str, Any], strategy: Strategy | str | Path) -> Decision:
+    """Today's decision for one account, in pure Python; see :func:`cobranza.strategy.decide_one`.
+
+    ``strategy`` is a loaded :class:`~cobranza.strategy.Strategy` (load it once with
+    :func:`cobranza.strategy.load_strategy` when deciding many accounts), a YAML path or a
+    bundled name such as ``"mx_default"``.
+    """
+    from cobranza.strategy import decide_one as _decide_one
+    from cobranza.strategy import load_strategy
+
+    return _decide_one(account, load_strategy(strategy))

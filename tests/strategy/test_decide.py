@@ -10,13 +10,12 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-import pytest
-from conftest import AS_OF
 
 from cobranza.contract import load
 from cobranza.engine import Engine
 from cobranza.ledger import account_states
 from cobranza.strategy import DECISION_COLUMNS, decide, decide_one, load_strategy, parse_strategy
+from conftest import AS_OF
 
 DEFAULT = Path(__file__).resolve().parents[2] / "src/cobranza/strategy/strategies/mx_default.yaml"
 
@@ -45,7 +44,20 @@ def p_pay(loan_id: str) -> float | None:
     return None if h % 7 == 0 else (h % 1000) / 1000
 
 
+_RUNS: dict[tuple[str, str], tuple[list, list, tuple[str, ...]]] = {}
+
+
 def run(engine: Engine, book: Path, strategy: Any, with_scores: bool) -> tuple[list, list, Any]:
+    """(decisions, account dicts for decide_one, decision columns), once per engine and
+    strategy: the tests below read the same run."""
+    key = (engine.name, strategy.content_hash)
+    if key not in _RUNS:
+        _RUNS[key] = _run(engine, book, strategy, with_scores)
+    batch, accounts, columns = _RUNS[key]
+    return batch, [dict(a) for a in accounts], columns
+
+
+def _run(engine: Engine, book: Path, strategy: Any, with_scores: bool) -> tuple[list, list, Any]:
     tables = load(engine, book)
     engine.materialize(
         "strategy_states",
@@ -74,7 +86,7 @@ def run(engine: Engine, book: Path, strategy: Any, with_scores: bool) -> tuple[l
         account["contacts"] = by_loan[account["loan_id"]]
         if with_scores:
             account["p_pay"] = p_pay(account["loan_id"])
-    return batch, accounts, decisions
+    return batch, accounts, tuple(decisions.columns)
 
 
 def full_channels(reason: str) -> set[str]:
@@ -88,8 +100,8 @@ def full_channels(reason: str) -> set[str]:
 
 def test_decisions_columns_and_one_row_per_delinquent_account(engine: Engine, book: Path) -> None:
     strategy = load_strategy("mx_default")
-    batch, accounts, decisions = run(engine, book, strategy, with_scores=False)
-    assert tuple(decisions.columns) == DECISION_COLUMNS
+    batch, accounts, columns = run(engine, book, strategy, with_scores=False)
+    assert columns == DECISION_COLUMNS
     assert [d["loan_id"] for d in batch] == [a["loan_id"] for a in accounts]
     assert len(batch) > 200
     # Every stage of the path is exercised on the generated book.

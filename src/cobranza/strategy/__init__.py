@@ -24,16 +24,24 @@ from cobranza.strategy._model import (
     load_strategy,
     parse_strategy,
 )
+from cobranza.strategy._report import (
+    SUMMARY_TABLES,
+    decisions_summary,
+    render_decisions_section,
+)
 from cobranza.strategy._rules import Rule, RuleError, overlap_report, parse_rule
+from cobranza.strategy._run import DecideResult, decide_portfolio
 
 __all__ = [
     "BUILTIN_COLUMNS",
     "CANDIDATE_COLUMNS",
     "CHANNELS",
     "DECISION_COLUMNS",
+    "DecideResult",
     "Decision",
     "Rule",
     "RuleError",
+    "SUMMARY_TABLES",
     "Strategy",
     "arm_bucket",
     "assign_arm",
@@ -41,8 +49,11 @@ __all__ = [
     "candidate_actions",
     "decide",
     "decide_one",
+    "decide_portfolio",
+    "decisions_summary",
     "load_strategy",
     "overlap_report",
     "parse_rule",
     "parse_strategy",
+    "render_decisions_section",
 ]

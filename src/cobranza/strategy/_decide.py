@@ -444,7 +444,9 @@ def decide(
     accounts = eng.table(f"{prefix}_accounts")
     opts = _options(eng, tables, accounts, as_of, strategy)
     candidates = _candidates(opts, as_of, strategy)
-    verdicts = _seam.verdicts(candidates, tables=tables, holds=holds, as_of=as_of, strategy=strategy)
+    verdicts = _seam.verdicts(
+        candidates, tables=tables, holds=holds, as_of=as_of, strategy=strategy
+    )
     blocked = ibis.coalesce(verdicts.suppressed_by, verdicts.own_block)
     eng.materialize(f"{prefix}_options", verdicts.mutate(blocked=blocked))
     options = eng.table(f"{prefix}_options")
@@ -461,7 +463,8 @@ def decide(
 
 
 def _pivot(options: ir.Table, k_max: int) -> ir.Table:
-    """One row per loan: step, offer, reason so far and ch_k, tpl_k, blk_k, ws_k, we_k for k = 1 … k_max."""
+    """One row per loan: step, offer, reason so far, and per option k = 1 … k_max its channel
+    ch_k, template tpl_k, block blk_k and contact window ws_k, we_k."""
     aggs: dict[str, ir.Value] = {
         "step": options.step.max(),
         "offer": options.offer.max(),
@@ -525,9 +528,7 @@ def _capacity(eng: Engine, table: ir.Table, strategy: Strategy, prefix: str) -> 
         t = table.cross_join(rem)
 
         def has_room(channel: ir.StringValue, t: ir.Table = t) -> ir.BooleanValue:
-            return ibis.cases(
-                *[(channel == c, t[f"rem_{c}"] > 0) for c in capped], else_=True
-            )
+            return ibis.cases(*[(channel == c, t[f"rem_{c}"] > 0) for c in capped], else_=True)
 
         proposal = ibis.cases(
             *[(t.chosen.isnull() & t[f"blk_{k}"].isnull() & t[f"ch_{k}"].notnull()
@@ -536,20 +537,23 @@ def _capacity(eng: Engine, table: ir.Table, strategy: Strategy, prefix: str) -> 
         ).cast("int32")  # fmt: skip
         t = t.mutate(proposal=proposal)
         t = t.mutate(prop_ch=_pick(t, t.proposal, "ch"))
-        room = ibis.cases(
-            *[(t.prop_ch == c, t[f"rem_{c}"]) for c in capped], else_=_null("int64")
-        )
-        order = ibis.window(
-            group_by=t.prop_ch, order_by=[ibis.desc(t.expected_value), t.loan_id]
-        )
+        room = ibis.cases(*[(t.prop_ch == c, t[f"rem_{c}"]) for c in capped], else_=_null("int64"))
+        order = ibis.window(group_by=t.prop_ch, order_by=[ibis.desc(t.expected_value), t.loan_id])
         rank = ibis.row_number().over(order)
         served = t.proposal.notnull() & (room.isnull() | (rank < room))
-        nxt = t.mutate(chosen=ibis.coalesce(t.chosen, ibis.ifelse(served, t.proposal, None)))
+        nxt = t.mutate(
+            chosen=ibis.coalesce(t.chosen, ibis.ifelse(served, t.proposal, None)),
+            turned_away=t.proposal.notnull() & ~served,
+        )
         nxt = nxt.drop("proposal", "prop_ch", *[f"rem_{c}" for c in capped])
         name = f"{prefix}_round_{r}"
         eng.materialize(name, nxt)
         table = eng.table(name)
-    return table
+        # Nobody turned away: later rounds would have no proposal to make.
+        if not eng.fetch(table.turned_away.any().name("any").as_table()).column(0)[0].as_py():
+            break
+        table = table.drop("turned_away")
+    return table.drop("turned_away") if "turned_away" in table.columns else table
 
 
 def _final(table: ir.Table, as_of: dt.date, strategy: Strategy) -> ir.Table:
@@ -586,9 +590,7 @@ def _final(table: ir.Table, as_of: dt.date, strategy: Strategy) -> ir.Table:
     )
     for k in range(1, k_max + 1):
         ch, blk = table[f"ch_{k}"], table[f"blk_{k}"]
-        status = ibis.cases(
-            (table.chosen == k, "chosen"), (blk.notnull(), blk), else_=CAPACITY
-        )
+        status = ibis.cases((table.chosen == k, "chosen"), (blk.notnull(), blk), else_=CAPACITY)
         include = ch.notnull() & (table.chosen.isnull() | (table.chosen >= k))
         piece = ibis.ifelse(include, ibis.literal(f"; {k} ").concat(ch, ": ", status), "")
         reason = reason.concat(piece)

@@ -41,24 +41,23 @@ def account_history(contacts: ir.Table, as_of: dt.date) -> ir.Table:
     day = seen.attempted_at.cast("date")
     d7, d30 = ibis.date(as_of - dt.timedelta(days=6)), ibis.date(as_of - dt.timedelta(days=29))
     rpc = seen.outcome.isin(RPC_OUTCOMES)
-    latest = ibis.window(group_by="loan_id", order_by=[ibis.desc("attempted_at"),
-                                                       ibis.desc("contact_id")])
+    latest = ibis.window(
+        group_by="loan_id", order_by=[ibis.desc("attempted_at"), ibis.desc("contact_id")]
+    )
     ranked = seen.mutate(
         day=day,
-        in7=(day >= d7).cast("int64"),
-        in30=(day >= d30).cast("int64"),
-        rpc7=((day >= d7) & rpc).cast("int64"),
-        rpc30=((day >= d30) & rpc).cast("int64"),
+        in7=day >= d7,
+        in30=day >= d30,
+        rpc=rpc,
         newest=ibis.row_number().over(latest) == 0,
     )
+    # count(where=…), not a sum of 0/1: DuckDB sums BIGINT into HUGEINT.
     return ranked.group_by("loan_id").aggregate(
-        attempts_7d=ranked.in7.sum().cast("int64"),
-        attempts_30d=ranked.in30.sum().cast("int64"),
-        rpc_7d=ranked.rpc7.sum().cast("int64"),
-        rpc_30d=ranked.rpc30.sum().cast("int64"),
-        days_since_last_contact=ibis.date(as_of).delta(ranked.day.max(), unit="day").cast(
-            "int32"
-        ),
+        attempts_7d=ranked.count(where=ranked.in7),
+        attempts_30d=ranked.count(where=ranked.in30),
+        rpc_7d=ranked.count(where=ranked.in7 & ranked.rpc),
+        rpc_30d=ranked.count(where=ranked.in30 & ranked.rpc),
+        days_since_last_contact=ibis.date(as_of).delta(ranked.day.max(), unit="day").cast("int32"),
         last_contact_outcome=ranked.outcome.max(where=ranked.newest),
     )
 
@@ -72,7 +71,7 @@ def channel_history(contacts: ir.Table, options: ir.Table, as_of: dt.date) -> ir
     joined = seen.join(keys, ["loan_id", "channel"]).mutate(day=seen.attempted_at.cast("date"))
     return joined.group_by("loan_id", "channel").aggregate(
         last_attempt_on=joined.day.max(),
-        attempts_in_step=(joined.day >= joined.step_start).cast("int64").sum().cast("int64"),
+        attempts_in_step=joined.count(where=joined.day >= joined.step_start),
     )
 
 

@@ -12,6 +12,7 @@ validated content, so comments and layout do not change it — is stamped on eve
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from decimal import Decimal
 from importlib import resources
@@ -19,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cobranza._errors import ConfigError
 from cobranza.strategy._rules import Kind, Rule, RuleError, overlap_report, parse_rule
@@ -75,6 +84,17 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)
 Percent = Annotated[Decimal, Field(gt=0, le=100)]
 
 
+def _plain(value: Any) -> Any:
+    """JSON-ready values: a Decimal becomes an int when whole, else its shortest float."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -99,7 +119,7 @@ class Offer(_Strict):
 
     def to_json(self) -> str:
         """Canonical JSON text of the offer (what ``decisions.offer`` holds)."""
-        data = self.model_dump(mode="json", exclude_none=True)
+        data = _plain(self.model_dump(mode="python", exclude_none=True))
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
@@ -284,8 +304,9 @@ class Strategy(_Strict):
     def max_options(self) -> int:
         return max(len(step.actions) for steps in self.paths.values() for step in steps)
 
-    def canonical(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+    def canonical(self) -> Any:
+        """The validated content with numbers normalised (0.350 and 0.35 are one value)."""
+        return _plain(self.model_dump(mode="python"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,7 +369,9 @@ def _duplicates(node: yaml.Node) -> list[tuple[int, str]]:
 
 
 def _fail(label: str, problems: list[tuple[int, str]]) -> ConfigError:
-    return ConfigError("\n".join(f"{label}, line {line}: {what}" for line, what in sorted(problems)))
+    return ConfigError(
+        "\n".join(f"{label}, line {line}: {what}" for line, what in sorted(problems))
+    )
 
 
 def _describe(error: Any) -> str:
@@ -376,7 +399,7 @@ def _cross_checks(s: Strategy) -> list[tuple[tuple[int | str, ...], str]]:
         if not steps:
             problems.append((("paths", name), "a path needs at least one step"))
         ordered = sorted(enumerate(steps), key=lambda p: p[1].dpd[0])
-        for (_, a), (j, b) in zip(ordered, ordered[1:], strict=False):
+        for (_, a), (j, b) in itertools.pairwise(ordered):
             if a.dpd[1] is None or a.dpd[1] >= b.dpd[0]:
                 problems.append(
                     (("paths", name, j, "dpd"), f"step {b.id!r} overlaps step {a.id!r}")
@@ -407,9 +430,13 @@ def _cross_checks(s: Strategy) -> list[tuple[tuple[int | str, ...], str]]:
             seen.setdefault(seg, exp.id)
         for j, arm in enumerate(exp.arms):
             if arm.path is not None and arm.path not in s.paths:
-                problems.append((("experiments", i, "arms", j, "path"), f"unknown path {arm.path!r}"))
+                problems.append(
+                    (("experiments", i, "arms", j, "path"), f"unknown path {arm.path!r}")
+                )
     if s.scores.propensity and s.scores.propensity not in s.scores.columns:
-        problems.append((("scores", "propensity"), "the propensity score must be listed in columns"))
+        problems.append(
+            (("scores", "propensity"), "the propensity score must be listed in columns")
+        )
     clash = (set(s.scores.columns) | set(s.features)) & set(BUILTIN_COLUMNS)
     for name in sorted(clash):
         problems.append((("scores",), f"{name!r} is a built-in column; pick another name"))

@@ -504,7 +504,7 @@ def _candidates(kind: Kind, literals: set[Any], *, integer: bool, nullable: bool
     if not points:
         return [*values, Decimal(0)]
     grid = [points[0] - 1, *points, points[-1] + 1]
-    for low, high in zip(points, points[1:], strict=False):
+    for low, high in itertools.pairwise(points):
         if integer:
             if high - low > 1:
                 grid.append(low.to_integral_value(rounding="ROUND_FLOOR") + 1)
