@@ -1,0 +1,1 @@
+"""Collection strategy as code: segments, treatment paths, guardrails, decisions."""
