@@ -1,0 +1,323 @@
+"""Guardrail verdicts for a whole day's candidate actions, as one Ibis expression.
+
+Joins, aggregates and windows only, no per-row Python: the customer's zone set becomes a CASE
+key, windows and day boundaries are literals resolved for the as-of date in Python, the
+per-loan suppressions (hold, open promise, recent payment) are one union of loan ids, and the
+frequency caps count the contact history plus today's competing actions with two running
+window sums (see :func:`_competing`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+from cobranza.ledger import promise_status
+from cobranza.ledger._calendar import end_of_local_day
+from cobranza.strategy._guardrails._calendar import closed_channels
+from cobranza.strategy._guardrails._pack import GuardrailPack
+from cobranza.strategy._guardrails._rules import ACCOUNT_RULES, CAP_RULES
+from cobranza.strategy._guardrails._zones import (
+    day_bound_columns,
+    local_day_bounds,
+    window_columns,
+    zone_key,
+    zone_sets,
+)
+
+#: Expected value that orders below every real one (null or NaN expected values).
+LOWEST = -1.7976931348623157e308
+
+VERDICT_COLUMNS = ("window_start_local", "window_end_local", "time_zone", "suppressed_by")
+
+
+def guardrail_verdicts(
+    candidates: ir.Table,
+    *,
+    customers: ir.Table,
+    contacts: ir.Table | None,
+    payments: ir.Table,
+    promises: ir.Table | None,
+    holds: ir.Table | None,
+    as_of: dt.date,
+    pack: GuardrailPack | None = None,
+    loans: ir.Table | None = None,
+) -> ir.Table:
+    """The candidate rows plus ``window_start_local``, ``window_end_local``, ``time_zone`` and
+    ``suppressed_by`` (null: permitted; else the first blocking rule of ``RULE_ORDER``).
+
+    ``loans`` (optional, recommended) says who owns each loan: without it the ``third_party``
+    rule can only check that the addressee is a known customer, and contacts are attributed
+    to customers through the candidates' own (loan_id, customer_id) pairs.
+    """
+    pack = pack if pack is not None else GuardrailPack()
+    columns = list(candidates.columns)
+    c = _with_account(candidates, customers, loans, payments, promises, holds, as_of, pack)
+    c = c.mutate(**window_columns(c._zone, c.channel, as_of, pack)).view()
+    checks = _account_checks(c, as_of, pack)
+    first = ibis.cases(*[(checks[r], r) for r in ACCOUNT_RULES], else_=ibis.null("string"))
+    c = c.mutate(_pre=first.cast("string")).view()
+    if pack.caps.enabled:
+        c = _capped(c, candidates, customers, contacts, loans, as_of, pack)
+        verdict = ibis.coalesce(c._pre, c._cap)
+    else:
+        verdict = c._pre
+    return c.select(
+        *columns,
+        window_start_local=c.window_start_local,
+        window_end_local=c.window_end_local,
+        time_zone=c.time_zone,
+        suppressed_by=verdict,
+    )
+
+
+def _with_account(
+    candidates: ir.Table,
+    customers: ir.Table,
+    loans: ir.Table | None,
+    payments: ir.Table,
+    promises: ir.Table | None,
+    holds: ir.Table | None,
+    as_of: dt.date,
+    pack: GuardrailPack,
+) -> ir.Table:
+    """Candidates with their customer's flags and zone key, the loan's owner and the loan's
+    suppression flags."""
+    cust = customers.select(
+        _c_id=customers.customer_id,
+        _known=ibis.literal(True),
+        _dnc=customers.do_not_contact.fill_null(False),
+        _opt=customers.opt_out_channels,
+        _zone=zone_key(customers.state, customers.postal_code, pack.time_zones),
+    )
+    c = candidates.left_join(cust, candidates.customer_id == cust._c_id).select(
+        candidates, cust._known, cust._dnc, cust._opt, cust._zone
+    )
+    if loans is not None:
+        owners = loans.select(_o_loan=loans.loan_id, _owner=loans.customer_id)
+        c = c.left_join(owners, c.loan_id == owners._o_loan).select(c, owners._owner)
+    else:
+        c = c.mutate(_owner=c.customer_id)
+    flags = _loan_flags(payments, promises, holds, as_of, pack)
+    if flags is None:
+        return c.mutate(_hold=False, _promise=False, _paid=False)
+    c = c.left_join(flags, c.loan_id == flags._f_loan).select(
+        c,
+        _hold=flags._hold.fill_null(False),
+        _promise=flags._promise.fill_null(False),
+        _paid=flags._paid.fill_null(False),
+    )
+    return c
+
+
+def _loan_flags(
+    payments: ir.Table,
+    promises: ir.Table | None,
+    holds: ir.Table | None,
+    as_of: dt.date,
+    pack: GuardrailPack,
+) -> ir.Table | None:
+    """One row per loan with an active hold, an open promise or a recent payment."""
+    day = ibis.date(as_of)
+    parts = []
+    if pack.payment_hold.enabled and holds is not None:
+        active = holds.filter((holds.since <= day) & (holds.until.isnull() | (day <= holds.until)))
+        parts.append(active.select(_f_loan=active.loan_id, _kind=ibis.literal("hold")))
+    if pack.promise_open.enabled and promises is not None:
+        rule = pack.promise_open
+        status = promise_status(promises, payments, as_of, grace_days=rule.grace_days)
+        still = status.status == "open"
+        if not rule.through_grace:
+            still &= day <= status.due_on
+        status = status.filter(still)
+        parts.append(status.select(_f_loan=status.loan_id, _kind=ibis.literal("promise")))
+    if pack.recent_payment.enabled and pack.recent_payment.days > 0:
+        rule = pack.recent_payment
+        start = end_of_local_day(as_of - dt.timedelta(days=rule.days))
+        paid = payments.filter(
+            payments.status.isin(rule.statuses)
+            & (payments.paid_at >= ibis.literal(start))
+            & (payments.paid_at < ibis.literal(end_of_local_day(as_of)))
+        )
+        parts.append(paid.select(_f_loan=paid.loan_id, _kind=ibis.literal("payment")))
+    if not parts:
+        return None
+    union = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    return union.group_by("_f_loan").aggregate(
+        _hold=(union._kind == "hold").any(),
+        _promise=(union._kind == "promise").any(),
+        _paid=(union._kind == "payment").any(),
+    )
+
+
+def _account_checks(c: ir.Table, as_of: dt.date, pack: GuardrailPack) -> dict[str, ir.Value]:
+    """Each rule that looks only at the action and its own account, as a boolean column."""
+    off = ibis.literal(False)
+    opted = (ibis.literal(",") + c._opt.replace(" ", "") + ",").contains(
+        ibis.literal(",") + c.channel + ","
+    )
+    closed = closed_channels(as_of, pack.business_days)
+    checks = {
+        "do_not_contact": c._dnc.fill_null(False) if pack.do_not_contact.enabled else off,
+        "opt_out": opted.fill_null(False) if pack.opt_out.enabled else off,
+        "third_party": (c._known.isnull() | c._owner.isnull() | (c._owner != c.customer_id))
+        if pack.third_party.enabled
+        else off,
+        "payment_hold": c._hold & c.channel.isin(pack.payment_hold.channels),
+        "promise_open": c._promise & c.channel.isin(pack.promise_open.channels),
+        "recent_payment": c._paid & c.channel.isin(pack.recent_payment.channels),
+        "holiday": c.channel.isin(closed) if closed else off,
+        "contact_window": c.window_empty,
+    }
+    return checks
+
+
+def _history(
+    contacts: ir.Table,
+    candidates: ir.Table,
+    loans: ir.Table | None,
+    customers: ir.Table,
+    as_of: dt.date,
+    pack: GuardrailPack,
+) -> tuple[ir.Table, ir.Table]:
+    """Contacts per (customer, channel) and per customer on the debtor's local day ``as_of``
+    (``_d``) and on the 7 local days ending with it (``_w``)."""
+    zones = {z for zs in zone_sets(pack.time_zones).values() for z in zs} | {"America/Mexico_City"}
+    earliest = min(local_day_bounds(z, as_of, 7)[0] for z in zones)
+    latest = max(local_day_bounds(z, as_of, 1)[1] for z in zones)
+    seen = contacts.filter(
+        (contacts.attempted_at >= ibis.literal(earliest))
+        & (contacts.attempted_at < ibis.literal(latest))
+        & ~contacts.channel.isin(pack.caps.exempt_channels or ("",))
+    )
+    if loans is not None:
+        owners = loans.select(_h_loan=loans.loan_id, _h_customer=loans.customer_id)
+    else:
+        owners = candidates.select(_h_loan=candidates.loan_id, _h_customer=candidates.customer_id)
+        owners = owners.distinct()
+    seen = seen.inner_join(owners, seen.loan_id == owners._h_loan).select(
+        seen.attempted_at, seen.channel, customer_id=owners._h_customer
+    )
+    zones = customers.select(
+        _z_customer=customers.customer_id,
+        _zone=zone_key(customers.state, customers.postal_code, pack.time_zones),
+    )
+    seen = seen.left_join(zones, seen.customer_id == zones._z_customer).select(
+        seen, _zone=zones._zone
+    )
+    seen = seen.mutate(**day_bound_columns(seen._zone, as_of, pack)).view()
+    in_day = (seen.attempted_at >= seen.day_start) & (seen.attempted_at < seen.day_end)
+    in_week = (seen.attempted_at >= seen.week_start) & (seen.attempted_at < seen.day_end)
+    counted = seen.mutate(_in_d=in_day.cast("int64"), _in_w=in_week.cast("int64"))
+    per_channel = counted.group_by(
+        _hc_customer=counted.customer_id, _hc_channel=counted.channel
+    ).aggregate(_d_c=counted._in_d.sum(), _w_c=counted._in_w.sum())
+    per_customer = counted.group_by(_ht_customer=counted.customer_id).aggregate(
+        _d_t=counted._in_d.sum(), _w_t=counted._in_w.sum()
+    )
+    return per_channel, per_customer
+
+
+def _capped(
+    c: ir.Table,
+    candidates: ir.Table,
+    customers: ir.Table,
+    contacts: ir.Table | None,
+    loans: ir.Table | None,
+    as_of: dt.date,
+    pack: GuardrailPack,
+) -> ir.Table:
+    """``c`` plus ``_cap``: the first frequency cap the action breaks (null: none)."""
+    caps = pack.caps
+    zero = ibis.literal(0, type="int64")
+    if contacts is not None:
+        per_channel, per_customer = _history(contacts, candidates, loans, customers, as_of, pack)
+        c = c.left_join(
+            per_channel,
+            [c.customer_id == per_channel._hc_customer, c.channel == per_channel._hc_channel],
+        ).select(c, _d_c=per_channel._d_c.fill_null(zero), _w_c=per_channel._w_c.fill_null(zero))
+        c = c.left_join(per_customer, c.customer_id == per_customer._ht_customer).select(
+            c, _d_t=per_customer._d_t.fill_null(zero), _w_t=per_customer._w_t.fill_null(zero)
+        )
+    else:
+        c = c.mutate(_d_c=zero, _w_c=zero, _d_t=zero, _w_t=zero)
+    c = _competing(c.view(), caps.exempt_channels)
+    n_c, n_t = c._n_c + 1, c._n_t + 1
+
+    def per_channel_cap(limits: dict[str, int]) -> ir.Value:
+        if not limits:
+            return ibis.null("int64")
+        return ibis.cases(*[(c.channel == ch, n) for ch, n in limits.items()], else_=None)
+
+    daily_c, weekly_c = per_channel_cap(caps.daily), per_channel_cap(caps.weekly)
+    off = ibis.literal(False)
+    checks = {
+        "cap_daily_channel": (c._d_c + n_c > daily_c).fill_null(False),
+        "cap_daily_total": (c._d_t + n_t > caps.daily_total) if caps.daily_total is not None
+        else off,
+        "cap_weekly_channel": (c._w_c + n_c > weekly_c).fill_null(False),
+        "cap_weekly_total": (c._w_t + n_t > caps.weekly_total) if caps.weekly_total is not None
+        else off,
+    }  # fmt: skip
+    cap = ibis.cases(*[(c._elig & checks[r], r) for r in CAP_RULES], else_=ibis.null("string"))
+    return c.mutate(_cap=cap.cast("string"))
+
+
+def _competing(c: ir.Table, exempt: tuple[str, ...]) -> ir.Table:
+    """``_n_t`` / ``_n_c``: how many OTHER loans of the same customer have an eligible action
+    (one no account rule blocks; all channels / the same channel) ranked before this one, by
+    expected value descending then loan_id.
+
+    Each loan emits at most one action, so an action is safe under a cap when the history
+    plus those loans plus itself fit in it. Computed as a running count over the union of the
+    candidates with one "representative" row per competing loan (its best eligible expected
+    value); representatives sort after candidates at an equal key, so only strictly earlier
+    ones count, and a loan's own representative is taken off when it is earlier.
+    """
+    ev = c.expected_value
+    ev = ibis.ifelse(ev.isnull() | ev.isnan(), LOWEST, ev)
+    elig = c._pre.isnull() & ~c.channel.isin(exempt or ("",))
+    c = c.mutate(_ev=ev, _elig=elig).view()
+    eligible_ev = ibis.ifelse(c._elig, c._ev, ibis.null("float64"))
+    c = c.mutate(
+        _own_t=eligible_ev.max().over(group_by=[c.customer_id, c.loan_id]),
+        _own_c=eligible_ev.max().over(group_by=[c.customer_id, c.loan_id, c.channel]),
+        _rep_t=ibis.literal(0, type="int64"),
+        _rep_c=ibis.literal(0, type="int64"),
+        _is_rep=ibis.literal(0, type="int8"),
+    )
+    schema = c.schema()
+    eligible = c.filter(c._elig)
+    reps_t = eligible.group_by("customer_id", "loan_id").aggregate(_ev=eligible._ev.max())
+    reps_c = eligible.group_by("customer_id", "loan_id", "channel").aggregate(
+        _ev=eligible._ev.max()
+    )
+
+    def as_rows(reps: ir.Table, kind: str) -> ir.Table:
+        given = {
+            "_rep_t": ibis.literal(1 if kind == "t" else 0, type="int64"),
+            "_rep_c": ibis.literal(1 if kind == "c" else 0, type="int64"),
+            "_is_rep": ibis.literal(1, type="int8"),
+            "_elig": ibis.literal(False),
+        }
+        values = {
+            name: given[name] if name in given else
+            reps[name].cast(dtype) if name in reps.columns else ibis.null(dtype)
+            for name, dtype in schema.items()
+        }  # fmt: skip
+        return reps.select(**values)
+
+    rows = ibis.union(c, as_rows(reps_t, "t"), as_rows(reps_c, "c"))
+    order = [ibis.desc(rows._ev), rows.loan_id, rows._is_rep]
+    before_t = ibis.window(group_by=rows.customer_id, order_by=order, rows=(None, 0))
+    before_c = ibis.window(group_by=[rows.customer_id, rows.channel], order_by=order,
+                           rows=(None, 0))  # fmt: skip
+    counted = rows.mutate(
+        _ahead_t=rows._rep_t.sum().over(before_t),
+        _ahead_c=rows._rep_c.sum().over(before_c),
+    ).filter(lambda t: t._is_rep == 0)
+    own_t = (counted._own_t > counted._ev).fill_null(False).cast("int64")
+    own_c = (counted._own_c > counted._ev).fill_null(False).cast("int64")
+    return counted.mutate(_n_t=counted._ahead_t - own_t, _n_c=counted._ahead_c - own_c).view()
