@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,15 @@ import pyarrow as pa
 from cobranza.contract import load
 from cobranza.engine import Engine
 from cobranza.ledger import account_states
-from cobranza.strategy import DECISION_COLUMNS, decide, decide_one, load_strategy, parse_strategy
+from cobranza.strategy import (
+    DECISION_COLUMNS,
+    candidate_actions,
+    decide,
+    decide_one,
+    load_strategy,
+    parse_strategy,
+)
+from cobranza.strategy._guardrails import AccountContext
 from conftest import AS_OF
 
 DEFAULT = Path(__file__).resolve().parents[2] / "src/cobranza/strategy/strategies/mx_default.yaml"
@@ -77,15 +87,39 @@ def _run(engine: Engine, book: Path, strategy: Any, with_scores: bool) -> tuple[
     batch = engine.fetch(decisions.order_by("loan_id")).to_pylist()
     delinquent = states.filter((states.status == "active") & (states.dpd >= 1))
     accounts = engine.fetch(delinquent.order_by("loan_id")).to_pylist()
-    contacts = tables["contacts"]
-    seen = contacts.semi_join(delinquent, "loan_id")
-    by_loan: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for c in engine.fetch(seen).to_pylist():
-        by_loan[c["loan_id"]].append(c)
+    # Everything decide_one needs, as plain rows: the loan's own history, and the customer's
+    # (all its loans) for the guardrails, with the day's other candidate actions.
+    owner = {
+        r["loan_id"]: r["customer_id"]
+        for r in engine.fetch(tables["loans"].select("loan_id", "customer_id")).to_pylist()
+    }
+    customers = {r["customer_id"]: r for r in engine.fetch(tables["customers"]).to_pylist()}
+    rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for name in ("contacts", "payments", "promises"):
+        by_loan: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in engine.fetch(tables[name]).to_pylist():
+            by_loan[r["loan_id"]].append(r)
+        rows[name] = by_loan
+    loans_of: dict[str, list[str]] = defaultdict(list)
+    for loan, customer in owner.items():
+        loans_of[customer].append(loan)
+    today: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    candidates = candidate_actions(engine, tables, states, AS_OF, strategy, scores=scores)
+    for r in engine.fetch(candidates).to_pylist():
+        today[r["customer_id"]].append(r)
     for account in accounts:
-        account["contacts"] = by_loan[account["loan_id"]]
+        loan, customer = account["loan_id"], account["customer_id"]
+        for name in ("contacts", "payments", "promises"):
+            account[name] = rows[name][loan]
+        account["context"] = AccountContext(
+            customer=customers.get(customer),
+            loan_owners=owner,
+            **{name: tuple(r for lo in loans_of[customer] for r in rows[name][lo])
+               for name in ("contacts", "payments", "promises")},
+            today=tuple(today[customer]),
+        )  # fmt: skip
         if with_scores:
-            account["p_pay"] = p_pay(account["loan_id"])
+            account["p_pay"] = p_pay(loan)
     return batch, accounts, tuple(decisions.columns)
 
 
@@ -115,7 +149,7 @@ def test_decide_one_matches_batch(engine: Engine, book: Path) -> None:
     batch, accounts, _ = run(engine, book, strategy, with_scores=False)
     blocked = 0
     for row, account in zip(batch, accounts, strict=True):
-        one = decide_one(account, strategy)
+        one = decide_one(account, strategy, context=account["context"])
         assert one.as_dict() == row, account["loan_id"]
         blocked += row["channel"] is not None and row["reason"].count(": cadence") > 0
     assert blocked > 10  # cadence checks against the contact history really happen
@@ -132,7 +166,10 @@ def test_capacity_overflow_and_scores_match_decide_one(engine: Engine, book: Pat
         assert len(sent) <= cap, channel
     assert any(d["segment"] == "late_likely" for d in batch)
     for row, account in zip(batch, accounts, strict=True):
-        one = decide_one(account, strategy, full_channels=full_channels(row["reason"]))
+        one = decide_one(
+            account, strategy, full_channels=full_channels(row["reason"]),
+            context=account["context"],
+        )  # fmt: skip
         assert one.as_dict() == row, account["loan_id"]
 
 
@@ -170,19 +207,27 @@ def test_no_decision_for_current_paid_off_or_written_off(engine: Engine, book: P
         assert one.channel is None and one.reason.startswith("not delinquent")
 
 
-def test_contacts_after_as_of_do_not_change_decisions(duckdb_engine: Engine, book: Path) -> None:
-    """A contact made after as-of (here: the next morning) is invisible to the decision."""
+def test_data_after_as_of_does_not_change_decisions(duckdb_engine: Engine, book: Path) -> None:
+    """A contact, payment or promise made after as-of (the next morning) is invisible."""
     strategy = load_strategy("mx_default")
     batch, accounts, _ = run(duckdb_engine, book, strategy, with_scores=False)
     later = dt.datetime(2026, 11, 1, 15, 0, tzinfo=dt.UTC)  # 09:00 on Nov 1 in Mexico City
-    for account in accounts[:50]:
-        account["contacts"] = [
-            *account["contacts"],
-            {"channel": "whatsapp", "attempted_at": later, "outcome": "delivered",
-             "contact_id": "X"},
-        ]  # fmt: skip
-    for row, account in zip(batch[:50], accounts[:50], strict=True):
-        assert decide_one(account, strategy).as_dict() == row
+    for row, account in zip(batch[:60], accounts[:60], strict=True):
+        loan = account["loan_id"]
+        extra = {
+            "contacts": {"contact_id": "X", "loan_id": loan, "channel": "whatsapp",
+                         "attempted_at": later, "outcome": "promise"},
+            "payments": {"payment_id": "X", "loan_id": loan, "paid_at": later,
+                         "amount": Decimal("500.00"), "channel": "spei", "status": "settled"},
+            "promises": {"promise_id": "X", "loan_id": loan, "made_at": later,
+                         "due_on": dt.date(2026, 11, 5), "amount": Decimal("500.00")},
+        }  # fmt: skip
+        context = account["context"]
+        changes = {name: (*getattr(context, name), r) for name, r in extra.items()}
+        for name, r in extra.items():
+            account[name] = [*account[name], r]
+        context = dataclasses.replace(context, **changes)
+        assert decide_one(account, strategy, context=context).as_dict() == row
 
 
 def test_decide_accepts_unbound_states(duckdb_engine: Engine, book: Path) -> None:

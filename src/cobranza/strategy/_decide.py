@@ -36,12 +36,16 @@ import pyarrow as pa
 from cobranza.engine import Engine
 from cobranza.strategy import _seam
 from cobranza.strategy._arms import arm_expr, assign_arm, hash_expr
+from cobranza.strategy._guardrails import AccountContext
 from cobranza.strategy._history import (
     HISTORY_COLUMNS,
+    PROMISE_COLUMNS,
     account_history,
     account_history_py,
     channel_history,
     channel_history_py,
+    promise_summary,
+    promise_summary_py,
 )
 from cobranza.strategy._model import Step, Strategy, load_strategy
 
@@ -134,17 +138,21 @@ def decide_one(
     strategy: Strategy | str,
     *,
     full_channels: Collection[str] = (),
-    context: Any = None,
+    context: AccountContext | None = None,
 ) -> Decision:
     """The decision for one account, in pure Python; the same as :func:`decide`'s row.
 
     ``account`` holds the account-state columns (``as_of``, ``loan_id``, ``customer_id``,
     ``status``, ``dpd``, ``past_due_amount`` …), the strategy's score and feature columns, and
     ``contacts``: that loan's contacts as dicts with ``channel``, ``attempted_at`` and
-    ``outcome`` (contact-history columns absent from ``account`` are computed from them).
+    ``outcome``; ``promises`` and ``payments``: that loan's rows (contact-history and
+    promise columns absent from ``account`` are computed from them). The guardrails read
+    ``context`` (an ``AccountContext``: the customer row, the contacts, payments, promises and
+    holds of ALL the customer's loans, and ``today``: the customer's other candidate actions),
+    or, without one, the account's ``customer`` (the customers row; an unknown customer is
+    never contacted), ``contacts``, ``payments``, ``promises``, ``holds`` and ``today``.
     ``full_channels`` are channels whose daily capacity is used up (capacity is a batch
-    notion; in real time nothing is full). ``context`` is the compliance context
-    (``AccountContext``) when the guardrails pack checks the action.
+    notion; in real time nothing is full).
     """
     strategy = load_strategy(strategy)
     as_of = _as_date(account["as_of"])
@@ -154,6 +162,14 @@ def decide_one(
     if missing:
         history = account_history_py(contacts, as_of)
         row.update({c: history[c] for c in missing})
+    if any(c not in row for c in PROMISE_COLUMNS):
+        summary = promise_summary_py(
+            account.get("promises") or (), account.get("payments") or (), as_of,
+            strategy.pack.promise_open.grace_days,
+        )  # fmt: skip
+        row.update({c: v for c, v in summary.items() if c not in row})
+    if context is None:
+        context = _seam.context_of(account)
     dpd = int(row.get("dpd") or 0)
     ev = expected_value(row, strategy)
     empty: dict[str, Any] = dict(
@@ -201,7 +217,7 @@ def decide_one(
             arm=empty["arm"], strategy_version=strategy.strategy_version,
             reason="; ".join(parts), expected_value=ev,
         )  # fmt: skip
-        verdict = _seam.check_one(candidate, row, context, strategy)
+        verdict = _seam.check_one(candidate, context, strategy)
         blocked = verdict.suppressed_by or own
         options.append((rank, action, blocked, verdict))
     permitted = [o for o in options if o[2] is None]
@@ -255,6 +271,15 @@ def _accounts(
         rpc_30d=hist.rpc_30d.fill_null(0),
         days_since_last_contact=hist.days_since_last_contact,
         last_contact_outcome=hist.last_contact_outcome,
+    )
+    promises = promise_summary(
+        tables["promises"], tables["payments"], as_of, strategy.pack.promise_open.grace_days
+    )
+    acc = acc.left_join(promises, "loan_id").select(
+        acc,
+        open_promise=promises.open_promise.fill_null(False),
+        broken_promises_90d=promises.broken_promises_90d.fill_null(0),
+        kept_promises_90d=promises.kept_promises_90d.fill_null(0),
     )
     inputs = strategy.input_columns()
     if inputs:
@@ -444,6 +469,8 @@ def decide(
     accounts = eng.table(f"{prefix}_accounts")
     opts = _options(eng, tables, accounts, as_of, strategy)
     candidates = _candidates(opts, as_of, strategy)
+    eng.materialize(f"{prefix}_candidates", candidates)
+    candidates = eng.table(f"{prefix}_candidates")
     verdicts = _seam.verdicts(
         candidates, tables=tables, holds=holds, as_of=as_of, strategy=strategy
     )

@@ -1,9 +1,11 @@
-"""Contact history the strategy reads, in SQL and in Python (twins).
+"""What the strategy reads about an account's history, in SQL and in Python (twins).
 
-* :func:`account_history` — per loan: attempts and right-party contacts in the last 7 / 30
-  Mexico City days (inclusive of as-of), days since the last contact and its outcome: the
-  columns of ``cobranza.portfolio.contact_history`` (INTERFACES.md §B). Used until the
-  guardrails branch, which owns that function, is merged.
+* the contact history of ``cobranza.portfolio.contact_history`` (INTERFACES.md §B): attempts
+  and right-party contacts in the last 7 / 30 Mexico City days, days since the last contact
+  and its outcome;
+* a promise summary from ``cobranza.ledger.promise_status`` (INTERFACES.md §A):
+  ``open_promise`` (a promise is open), ``broken_promises_90d`` and ``kept_promises_90d``
+  (promises resolved as broken / kept on local days as_of − 89 … as_of);
 * :func:`channel_history` — per (loan, channel) of a candidate action: the local date of the
   last attempt on that channel and the attempts since the account entered its current step,
   for the path's cadence and maximum-attempt checks.
@@ -21,14 +23,18 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cobranza.ledger import promise_status
 from cobranza.ledger._calendar import MEXICO_CITY, end_of_local_day
+from cobranza.ledger._promises import promise_status_rows
+from cobranza.portfolio import contact_history
+from cobranza.portfolio._contact_history import contact_history_row
 
-#: Outcomes that reached the debtor (right-party contacts).
-RPC_OUTCOMES = ("right_party", "promise", "refused", "dispute")
 HISTORY_COLUMNS = (
     "attempts_7d", "attempts_30d", "rpc_7d", "rpc_30d", "days_since_last_contact",
     "last_contact_outcome",
 )  # fmt: skip
+PROMISE_COLUMNS = ("open_promise", "broken_promises_90d", "kept_promises_90d")
+_PROMISE_DAYS = 90
 
 
 def _visible(contacts: ir.Table, as_of: dt.date) -> ir.Table:
@@ -37,28 +43,20 @@ def _visible(contacts: ir.Table, as_of: dt.date) -> ir.Table:
 
 def account_history(contacts: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per loan with a contact on or before ``as_of`` (INTERFACES.md §B columns)."""
-    seen = _visible(contacts, as_of)
-    day = seen.attempted_at.cast("date")
-    d7, d30 = ibis.date(as_of - dt.timedelta(days=6)), ibis.date(as_of - dt.timedelta(days=29))
-    rpc = seen.outcome.isin(RPC_OUTCOMES)
-    latest = ibis.window(
-        group_by="loan_id", order_by=[ibis.desc("attempted_at"), ibis.desc("contact_id")]
-    )
-    ranked = seen.mutate(
-        day=day,
-        in7=day >= d7,
-        in30=day >= d30,
-        rpc=rpc,
-        newest=ibis.row_number().over(latest) == 0,
-    )
-    # count(where=…), not a sum of 0/1: DuckDB sums BIGINT into HUGEINT.
-    return ranked.group_by("loan_id").aggregate(
-        attempts_7d=ranked.count(where=ranked.in7),
-        attempts_30d=ranked.count(where=ranked.in30),
-        rpc_7d=ranked.count(where=ranked.in7 & ranked.rpc),
-        rpc_30d=ranked.count(where=ranked.in30 & ranked.rpc),
-        days_since_last_contact=ibis.date(as_of).delta(ranked.day.max(), unit="day").cast("int32"),
-        last_contact_outcome=ranked.outcome.max(where=ranked.newest),
+    return contact_history(contacts, as_of)
+
+
+def promise_summary(
+    promises: ir.Table, payments: ir.Table, as_of: dt.date, grace_days: int
+) -> ir.Table:
+    """Per loan with a promise made on or before ``as_of``: the :data:`PROMISE_COLUMNS`."""
+    status = promise_status(promises, payments, as_of, grace_days)
+    since = ibis.date(as_of - dt.timedelta(days=_PROMISE_DAYS - 1))
+    recent = status.resolved_on.notnull() & (status.resolved_on >= since)
+    return status.group_by("loan_id").aggregate(
+        open_promise=(status.status == "open").any(),
+        broken_promises_90d=status.count(where=recent & (status.status == "broken")),
+        kept_promises_90d=status.count(where=recent & (status.status == "kept")),
     )
 
 
@@ -87,28 +85,31 @@ def local_day(value: dt.datetime | dt.date) -> dt.date:
     return value
 
 
-def _visible_py(contacts: Iterable[Mapping[str, Any]], as_of: dt.date) -> list[Mapping[str, Any]]:
-    return [c for c in contacts if local_day(c["attempted_at"]) <= as_of]
-
-
 def account_history_py(contacts: Iterable[Mapping[str, Any]], as_of: dt.date) -> dict[str, Any]:
     """:func:`account_history` for one loan's contacts (zeros and nulls without contacts)."""
-    seen = _visible_py(contacts, as_of)
-    if not seen:
+    row = contact_history_row(list(contacts), as_of)
+    if row is None:
         return {
             "attempts_7d": 0, "attempts_30d": 0, "rpc_7d": 0, "rpc_30d": 0,
             "days_since_last_contact": None, "last_contact_outcome": None,
         }  # fmt: skip
-    days = [(as_of - local_day(c["attempted_at"])).days for c in seen]
-    rpc = [c.get("outcome") in RPC_OUTCOMES for c in seen]
-    newest = max(seen, key=lambda c: (_instant(c["attempted_at"]), str(c.get("contact_id"))))
+    return {c: row[c] for c in HISTORY_COLUMNS}
+
+
+def promise_summary_py(
+    promises: Iterable[Mapping[str, Any]],
+    payments: Iterable[Mapping[str, Any]],
+    as_of: dt.date,
+    grace_days: int,
+) -> dict[str, Any]:
+    """:func:`promise_summary` for one loan's promises and payments (false and zeros without)."""
+    rows = promise_status_rows(list(promises), list(payments), as_of, grace_days)
+    since = as_of - dt.timedelta(days=_PROMISE_DAYS - 1)
+    recent = [r for r in rows if r["resolved_on"] is not None and r["resolved_on"] >= since]
     return {
-        "attempts_7d": sum(d <= 6 for d in days),
-        "attempts_30d": sum(d <= 29 for d in days),
-        "rpc_7d": sum(d <= 6 and r for d, r in zip(days, rpc, strict=True)),
-        "rpc_30d": sum(d <= 29 and r for d, r in zip(days, rpc, strict=True)),
-        "days_since_last_contact": min(days),
-        "last_contact_outcome": newest.get("outcome"),
+        "open_promise": any(r["status"] == "open" for r in rows),
+        "broken_promises_90d": sum(r["status"] == "broken" for r in recent),
+        "kept_promises_90d": sum(r["status"] == "kept" for r in recent),
     }
 
 

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from cobranza._errors import ConfigError
+from cobranza.strategy._guardrails import GuardrailPack
 from cobranza.strategy._rules import Kind, Rule, RuleError, overlap_report, parse_rule
 
 __all__ = [
@@ -50,8 +51,8 @@ Channel = Literal[
     "sms", "email", "whatsapp", "push", "ivr", "call", "field", "letter", "agency", "legal"
 ]
 
-#: Columns every segment rule may read: the account state and the contact history as of the
-#: run date (see docs/strategy.md).
+#: Columns every segment rule may read: the account state, the contact history and the
+#: promise summary as of the run date (see docs/strategy.md).
 BUILTIN_COLUMNS: dict[str, Kind] = {
     "product": "string",
     "dpd": "number",
@@ -68,12 +69,15 @@ BUILTIN_COLUMNS: dict[str, Kind] = {
     "rpc_30d": "number",
     "days_since_last_contact": "number",
     "last_contact_outcome": "string",
+    "open_promise": "boolean",
+    "broken_promises_90d": "number",
+    "kept_promises_90d": "number",
 }
 
 #: Built-in columns holding whole numbers, and those that can be null (overlap analysis).
 INTEGER_COLUMNS = frozenset({
     "dpd", "installments_past_due", "attempts_7d", "attempts_30d", "rpc_7d", "rpc_30d",
-    "days_since_last_contact",
+    "days_since_last_contact", "broken_promises_90d", "kept_promises_90d",
 })  # fmt: skip
 NULLABLE_COLUMNS = frozenset({
     "last_payment_date", "next_due_date", "next_due_amount", "days_since_last_contact",
@@ -239,6 +243,7 @@ class Strategy(_Strict):
     _hash: str = PrivateAttr(default="")
     _rules: dict[str, Rule] = PrivateAttr(default_factory=dict)
     _warnings: list[str] | None = PrivateAttr(default=None)
+    _pack: Any = PrivateAttr(default=None)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -260,6 +265,13 @@ class Strategy(_Strict):
     def strategy_version(self) -> str:
         """What every decision carries: ``<id>@<version>#<hash12>``."""
         return f"{self.id}@{self.version}#{self._hash[:12]}"
+
+    @property
+    def pack(self) -> GuardrailPack:
+        """The compliance guardrails: the ``guardrails:`` mapping over the Mexico defaults."""
+        if self._pack is None:
+            self._pack = GuardrailPack.model_validate(self.guardrails)
+        return self._pack
 
     @property
     def rules(self) -> dict[str, Rule]:
@@ -444,13 +456,9 @@ def _cross_checks(s: Strategy) -> list[tuple[tuple[int | str, ...], str]]:
 
 
 def _validate_guardrails(s: Strategy, root: yaml.Node, label: str) -> None:
-    """Validate ``guardrails:`` with the compliance pack's model when it is installed."""
+    """Validate ``guardrails:`` with the compliance pack's model."""
     try:
-        from cobranza.strategy._guardrails import GuardrailPack  # type: ignore[attr-defined]
-    except ImportError:  # the pack arrives with the guardrails branch
-        return
-    try:
-        GuardrailPack.model_validate(s.guardrails)
+        s._pack = GuardrailPack.model_validate(s.guardrails)
     except ValidationError as exc:
         problems = [
             (_line(_node_at(root, ("guardrails", *e["loc"]))), "guardrails." + _describe(e))

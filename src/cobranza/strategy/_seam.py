@@ -1,33 +1,19 @@
-"""The seam between the strategy and the compliance guardrails (INTERFACES.md §D).
-
-Until the guardrails pack (``cobranza.strategy._guardrails``) is present, every candidate is
-permitted and carries no contact window; once it is, :func:`verdicts` calls
-``guardrail_verdicts`` and :func:`check_one` calls ``check_one`` — the one place that wiring
-lives.
-"""
+"""The seam between the strategy and the compliance guardrails (INTERFACES.md §D): the one
+place that calls the guardrails pack, for the batch and for one account."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import ibis
 import ibis.expr.types as ir
+
+from cobranza.strategy._guardrails import AccountContext, Verdict, guardrail_verdicts
+from cobranza.strategy._guardrails import check_one as _check_one
 
 if TYPE_CHECKING:
     from cobranza.strategy._model import Strategy
-
-
-@dataclass(frozen=True)
-class OpenVerdict:
-    """The verdict without a guardrails pack: permitted, no window."""
-
-    suppressed_by: str | None = None
-    window_start_local: str | None = None
-    window_end_local: str | None = None
-    time_zone: str | None = None
 
 
 def verdicts(
@@ -40,16 +26,32 @@ def verdicts(
 ) -> ir.Table:
     """Candidates plus ``window_start_local``, ``window_end_local``, ``time_zone`` and
     ``suppressed_by`` (the first guardrail that blocks the action, or null)."""
-    return candidates.mutate(
-        window_start_local=ibis.null("string"),
-        window_end_local=ibis.null("string"),
-        time_zone=ibis.null("string"),
-        suppressed_by=ibis.null("string"),
+    return guardrail_verdicts(
+        candidates,
+        customers=tables["customers"],
+        contacts=tables.get("contacts"),
+        payments=tables["payments"],
+        promises=tables.get("promises"),
+        holds=holds,
+        as_of=as_of,
+        pack=strategy.pack,
+        loans=tables.get("loans"),
     )
 
 
-def check_one(
-    candidate: Mapping[str, Any], account: Mapping[str, Any], context: Any, strategy: Strategy
-) -> OpenVerdict:
+def context_of(account: Mapping[str, Any]) -> AccountContext:
+    """The compliance context of one account dict (``customer``, ``contacts``, ``payments``,
+    ``promises``, ``holds``, ``today``; absent keys are empty)."""
+    return AccountContext(
+        customer=account.get("customer"),
+        contacts=tuple(account.get("contacts") or ()),
+        payments=tuple(account.get("payments") or ()),
+        promises=tuple(account.get("promises") or ()),
+        holds=tuple(account.get("holds") or ()),
+        today=tuple(account.get("today") or ()),
+    )
+
+
+def check_one(candidate: Mapping[str, Any], context: AccountContext, strategy: Strategy) -> Verdict:
     """The guardrails' verdict on one candidate action of one account."""
-    return OpenVerdict()
+    return _check_one(candidate, context, strategy.pack)
