@@ -7,12 +7,16 @@ the parameters are the inputs, description, unit and formula in the docstring); 
 
 from cobranza.features._compute import CATALOG, accounts_at, compute_features
 from cobranza.features._driver import Driver, Variable, variable
+from cobranza.features._targets import TARGET_COLUMNS, horizon, targets
 
 __all__ = [
     "CATALOG",
+    "TARGET_COLUMNS",
     "Driver",
     "Variable",
     "accounts_at",
     "compute_features",
+    "horizon",
+    "targets",
     "variable",
 ]

@@ -70,6 +70,5 @@ def compute_features(
         raise KeyError(f"unknown variables {unknown}; the catalog has {sorted(CATALOG)}")
     accounts = accounts_at(tables, as_of, states).view()
     inputs: dict[str, object] = {name: tables[name] for name in BASE_TABLES if name in tables}
-    inputs.update(as_of=as_of, accounts=accounts)
-    frame = accounts.select("loan_id", "as_of", "customer_id")
-    return DRIVER.execute(names, inputs, frame, keys=("loan_id", "as_of", "customer_id"))
+    inputs["as_of"] = as_of
+    return DRIVER.execute(names, inputs, accounts, keys=("loan_id", "as_of", "customer_id"))

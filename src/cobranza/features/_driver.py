@@ -5,15 +5,22 @@ Each node is a plain function. Its name is what it produces; each parameter is e
 (``dpd``, ``opened_on`` …) or another node. The driver orders the nodes by their parameter
 names and assembles one per-loan Ibis table, so the whole catalog compiles to one query.
 
-A node returns one of:
+The frame starts as the per-loan ``accounts`` table; a parameter named ``accounts`` receives
+the frame as it stands. A node returns one of:
 
+* a column expression over the frame: added to the frame under the node's name (parameters
+  that are variables or frame columns arrive as the frame's columns, so formulas compose:
+  ``utilisation(balance, credit_limit)``);
 * an Ibis table keyed by ``loan_id`` holding a column named like the node (a per-loan
-  variable): it is left-joined onto the frame, with the variable's ``fill`` for loans absent;
-* another Ibis table (a helper node, e.g. a per-installment history): handed as is to the
-  nodes that name it;
-* a column expression over the frame's columns: added to the frame (its parameters that
-  are variables arrive as the frame's columns, so formulas compose: ``utilisation(balance,
-  credit_limit)``).
+  variable): left-joined onto the frame;
+* for a node marked :func:`per_loan`, a table keyed by ``loan_id`` whose columns are all
+  left-joined onto the frame at once (several variables read one scan); the nodes naming it
+  receive the frame;
+* any other Ibis table (e.g. a per-installment history): handed as is to the nodes naming it.
+
+A variable's ``fill`` replaces its nulls (0 for counts of loans with no rows). The frame is
+referenced once, so the account state is computed once even on engines that inline shared
+subqueries (Spark).
 
 We wrote this (~100 lines) instead of pinning ``sf-hamilton``: Hamilton computes values, not
 one relational plan, so it would still need this frame assembly (join per-loan tables, add
@@ -102,10 +109,17 @@ def variable(dtype: str | dt.DataType, *, fill: Any = None) -> Callable[[Node], 
     return mark
 
 
+def per_loan(func: Node) -> Node:
+    """Mark a helper node whose per-loan table (keyed by ``loan_id``) joins onto the frame."""
+    func.__per_loan__ = True  # type: ignore[attr-defined]
+    return func
+
+
 class Driver:
     """Resolves nodes by parameter names and builds the per-loan table of requested variables."""
 
-    def __init__(self, nodes: Iterable[Node]) -> None:
+    def __init__(self, nodes: Iterable[Node], frame_name: str = "accounts") -> None:
+        self.frame_name = frame_name
         self.nodes: dict[str, Node] = {}
         for node in nodes:
             if node.__name__ in self.nodes:
@@ -121,14 +135,17 @@ class Driver:
         }
 
     def order(self, outputs: Iterable[str], known: set[str]) -> list[str]:
-        """Nodes needed for ``outputs``, each after the nodes it names (depth-first)."""
+        """Nodes needed for ``outputs``, each after the nodes it names (depth-first); a name
+        is a node first, else one of ``known`` (inputs and frame columns)."""
         done: list[str] = []
         visiting: set[str] = set()
 
         def visit(name: str, path: tuple[str, ...]) -> None:
-            if name in done or name in known:
+            if name in done:
                 return
             if name not in self.nodes:
+                if name in known or name == self.frame_name:
+                    return
                 raise KeyError(f"{' → '.join(path)}: no input or node named {name!r}")
             if name in visiting:
                 raise ValueError(f"cycle through {' → '.join((*path, name))}")
@@ -150,34 +167,38 @@ class Driver:
         keys: Iterable[str] = ("loan_id",),
     ) -> ir.Table:
         """``keys`` of ``frame`` (one row per loan) and one column per output, each variable
-        cast to its declared type.
-
-        Inputs win over frame columns of the same name (``as_of`` is the Python date).
-        """
+        cast to its declared type. Inputs win over frame columns of the same name (``as_of``
+        is the Python date)."""
         outputs = list(outputs)
         variables = self.variables
         helpers: dict[str, ir.Table] = {}
+        joined: set[str] = set()
         for name in self.order(outputs, set(inputs) | set(frame.columns)):
+            node = self.nodes[name]
             args = {}
-            for param in inspect.signature(self.nodes[name]).parameters:
-                if param in inputs:
+            for param in inspect.signature(node).parameters:
+                if param == self.frame_name or param in joined:
+                    args[param] = frame
+                elif param in inputs:
                     args[param] = inputs[param]
                 elif param in helpers:
                     args[param] = helpers[param]
                 else:
                     args[param] = frame[param]
-            result = self.nodes[name](**args)
-            if isinstance(result, ir.Table) and name in variables:
-                per_loan = result.select("loan_id", name).view()
-                joined = frame.left_join(per_loan, "loan_id")
-                value = per_loan[name]
-                if variables[name].fill is not None:
-                    value = value.fill_null(ibis.literal(variables[name].fill))
-                frame = joined.select(frame, **{name: value})
+            result = node(**args)
+            fill = variables[name].fill if name in variables else None
+            if getattr(node, "__per_loan__", False):
+                frame = _join(frame, result.view(), [c for c in result.columns if c != "loan_id"])
+                joined.add(name)
+            elif isinstance(result, ir.Table) and name in variables:
+                frame = _join(frame, result.select("loan_id", name).view(), [name])
             elif isinstance(result, ir.Table):
                 helpers[name] = result
+                continue
             else:
                 frame = frame.mutate(**{name: result})
+            if fill is not None:
+                frame = frame.mutate(**{name: frame[name].fill_null(ibis.literal(fill))})
         return frame.select(
             *keys,
             **{
@@ -185,3 +206,12 @@ class Driver:
                 for name in outputs
             },
         )
+
+
+def _join(frame: ir.Table, table: ir.Table, columns: list[str]) -> ir.Table:
+    """``frame`` with ``columns`` of the per-loan ``table`` (null for loans it lacks); a column
+    of the same name already in the frame is replaced."""
+    kept = [c for c in frame.columns if c not in columns]
+    return frame.left_join(table, "loan_id").select(
+        *[frame[c] for c in kept], *[table[c] for c in columns]
+    )

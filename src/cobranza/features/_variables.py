@@ -4,10 +4,10 @@ its inputs (base tables, ``as_of``, columns of the per-loan frame, or other node
 ``accounts`` is the account state at ``as_of`` of every active loan
 (:data:`cobranza.ledger.ACCOUNT_STATE_COLUMNS`) with ``opened_on``, ``principal`` and
 ``frequency`` from ``loans`` and ``monthly_income`` from ``customers``; the output has one row
-per loan of it. Windows of days are
-Mexico City local days ending on ``as_of`` inclusive: "30 days" is as_of − 29 … as_of. Windows
-of months are the days after the same calendar day N months earlier (clipped to month end)
-up to as_of. Ratios divide exact decimals and are float64.
+per loan of it. Windows of days are Mexico City local days ending on ``as_of`` inclusive:
+"30 days" is as_of − 29 … as_of. Windows of months are the days after the same calendar day
+N months earlier (clipped to month end) up to as_of. Ratios divide exact decimals converted to
+float64.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import ibis
 import ibis.expr.types as ir
 
 from cobranza.contract import MONEY
-from cobranza.features._driver import variable
+from cobranza.features._driver import per_loan, variable
 from cobranza.features._history import (
     counted_payments,
-    late_episodes,
-    max_dpd_between,
+    late_days,
     payments_between,
     settle_dates,
 )
@@ -55,6 +54,33 @@ def dpd_spells(installments: ir.Table, payments: ir.Table, as_of: dt.date) -> ir
     return settle_dates(installments, payments, as_of)
 
 
+@per_loan
+def dpd_history(dpd_spells: ir.Table, as_of: dt.date) -> ir.Table:
+    """Per loan, in one pass over its installments: the highest daily dpd in the last 3, 6
+    and 12 months and the runs of days at 30+ dpd in the last 12 months."""
+    windows = {f"max_dpd_{m}m": months_before(as_of, m) for m in (3, 6, 12)}
+    # Days at 30+: one interval [first, last] per installment (day numbers relative to as_of);
+    # a run starts where it begins more than a day after every earlier installment's ends.
+    at_30 = late_days(dpd_spells, months_before(as_of, 12), as_of, 30)
+    kept = ibis.ifelse(at_30.first <= at_30.last, at_30.last, ibis.null("int64"))
+    spans = dpd_spells.mutate(
+        **{f"top_{name}": late_days(dpd_spells, start, as_of, 1).top
+           for name, start in windows.items()},
+        first_30=at_30.first,
+        kept_30=kept,
+    )  # fmt: skip
+    before = ibis.window(group_by="loan_id", order_by="seq", rows=(None, -1))
+    spans = spans.mutate(reach_30=spans.kept_30.max().over(before))
+    new_run = spans.kept_30.notnull() & (
+        spans.reach_30.isnull() | (spans.first_30 > spans.reach_30 + 1)
+    )
+    return spans.group_by("loan_id").aggregate(
+        **{name: spans[f"top_{name}"].max() for name in windows},
+        times_30dpd_12m=new_run.cast("int64").sum(),
+    )
+
+
+@per_loan
 def recent_payments(payments: ir.Table, as_of: dt.date) -> ir.Table:
     """Per loan: count and amount of settled payments in the last 30 and 90 local days."""
     recent = payments_between(payments, as_of - dt.timedelta(days=90), as_of)
@@ -67,63 +93,58 @@ def recent_payments(payments: ir.Table, as_of: dt.date) -> ir.Table:
     )
 
 
-def current_installment(installments: ir.Table, accounts: ir.Table, as_of: dt.date) -> ir.Table:
-    """Per loan: the scheduled amount of the current period and the periods in a year."""
+@per_loan
+def current_installment(installments: ir.Table, as_of: dt.date) -> ir.Table:
+    """Per loan: the due of the latest installment due on or before as_of and of the first."""
     schedule = installments.mutate(
         due=installments.fees_due + installments.interest_due + installments.principal_due
     )
-    per_loan = schedule.group_by("loan_id").aggregate(
-        latest=schedule.due.argmax(schedule.due_date, where=schedule.due_date <= ibis.date(as_of)),
-        first=schedule.due.argmin(schedule.seq),
+    return schedule.group_by("loan_id").aggregate(
+        latest_due=schedule.due.argmax(
+            schedule.due_date, where=schedule.due_date <= ibis.date(as_of)
+        ),
+        first_due=schedule.due.argmin(schedule.seq),
     )
-    rows = accounts.inner_join(per_loan, "loan_id")
-    amount = ibis.coalesce(
-        rows.latest, ibis.ifelse(rows.product == "installment", rows.first, ibis.null(MONEY))
-    )
-    per_year = ibis.cases(
-        (rows.frequency == "weekly", 52), (rows.frequency == "biweekly", 26), else_=12
-    )
-    return rows.select("loan_id", amount=amount.cast(MONEY), per_year=per_year)
 
 
 # --- account ---------------------------------------------------------------------------------
 
 
 @variable("int32")
-def dpd(accounts: ir.Table) -> ir.Table:
+def dpd(accounts: ir.Table) -> ir.IntegerValue:
     """Days past due at as_of: how late the oldest unpaid installment is.
 
     unit: days
     formula: as_of − due date of the oldest installment due before as_of and not fully paid
              by the payments counted up to as_of; 0 if none (the ledger's account state).
     """
-    return accounts.select("loan_id", "dpd")
+    return accounts.dpd
 
 
 @variable(MONEY)
-def past_due(accounts: ir.Table) -> ir.Table:
+def past_due(accounts: ir.Table) -> ir.DecimalValue:
     """Amount past due at as_of.
 
     unit: MXN
     formula: Σ over installments due before as_of of (due − allocated), payments allocated
              oldest installment first, fees then interest then principal.
     """
-    return accounts.select("loan_id", past_due=accounts.past_due_amount)
+    return accounts.past_due_amount
 
 
 @variable(MONEY)
-def balance(accounts: ir.Table) -> ir.Table:
+def balance(accounts: ir.Table) -> ir.DecimalValue:
     """Balance owed at as_of.
 
     unit: MXN
     formula: installment loans: Σ principal_due − principal allocated, over the whole schedule;
              revolving: statement_balance of the latest statement due on or before as_of.
     """
-    return accounts.select("loan_id", balance=accounts.outstanding_principal)
+    return accounts.outstanding_principal
 
 
 @variable("int32")
-def months_on_book(accounts: ir.Table, as_of: dt.date) -> ir.Table:
+def months_on_book(accounts: ir.Table, as_of: dt.date) -> ir.IntegerValue:
     """Whole calendar months since the loan was opened.
 
     unit: months
@@ -131,44 +152,41 @@ def months_on_book(accounts: ir.Table, as_of: dt.date) -> ir.Table:
              minus 1 when day(as_of) < day(opened_on).
     """
     opened = accounts.opened_on
-    months = (
+    return (
         (as_of.year * 12 + as_of.month)
         - (opened.year().cast("int32") * 12 + opened.month().cast("int32"))
         - ibis.ifelse(opened.day() > as_of.day, 1, 0)
     )
-    return accounts.select("loan_id", months_on_book=months)
 
 
 @variable("int32")
-def days_since_last_payment(accounts: ir.Table, as_of: dt.date) -> ir.Table:
+def days_since_last_payment(accounts: ir.Table, as_of: dt.date) -> ir.IntegerValue:
     """Days since the last counted payment; null if the loan never paid.
 
     unit: days
     formula: as_of − Mexico City date of the latest settled payment paid on or before as_of.
     """
-    since = ibis.date(as_of).delta(accounts.last_payment_date, unit="day")
-    return accounts.select("loan_id", days_since_last_payment=since)
+    return ibis.date(as_of).delta(accounts.last_payment_date, unit="day")
 
 
 @variable(MONEY)
-def monthly_income(accounts: ir.Table) -> ir.Table:
+def monthly_income(accounts: ir.Table) -> ir.DecimalValue:
     """The debtor's declared monthly income; null if not declared.
 
     unit: MXN per month
     formula: customers.monthly_income of the loan's customer.
     """
-    return accounts.select("loan_id", "monthly_income")
+    return accounts.monthly_income
 
 
 @variable(MONEY)
-def credit_limit(accounts: ir.Table) -> ir.Table:
+def credit_limit(accounts: ir.Table) -> ir.DecimalValue:
     """Credit limit of a revolving line; null for installment loans.
 
     unit: MXN
     formula: loans.principal when product = revolving.
     """
-    limit = ibis.ifelse(accounts.product == "revolving", accounts.principal, ibis.null(MONEY))
-    return accounts.select("loan_id", credit_limit=limit)
+    return ibis.ifelse(accounts.product == "revolving", accounts.principal, ibis.null(MONEY))
 
 
 @variable("float64")
@@ -182,7 +200,7 @@ def utilisation(balance: ir.DecimalValue, credit_limit: ir.DecimalValue) -> ir.F
 
 
 @variable(MONEY)
-def installment_amount(current_installment: ir.Table) -> ir.Table:
+def installment_amount(current_installment: ir.Table) -> ir.DecimalValue:
     """Scheduled amount of the current period (revolving: the minimum payment).
 
     unit: MXN per period
@@ -190,32 +208,32 @@ def installment_amount(current_installment: ir.Table) -> ir.Table:
              before as_of; before the first due date, of the first installment (installment
              loans; null for revolving lines, whose first statement is not issued yet).
     """
-    return current_installment.select("loan_id", installment_amount=current_installment.amount)
+    frame = current_installment
+    first = ibis.ifelse(frame.product == "installment", frame.first_due, ibis.null(MONEY))
+    return ibis.coalesce(frame.latest_due, first)
 
 
 @variable("float64")
-def installment_to_income(current_installment: ir.Table, accounts: ir.Table) -> ir.Table:
+def installment_to_income(
+    installment_amount: ir.DecimalValue, monthly_income: ir.DecimalValue, accounts: ir.Table
+) -> ir.FloatingValue:
     """Payment burden: the monthly equivalent of the installment over the monthly income.
 
     unit: ratio
     formula: installment_amount × periods per year (weekly 52, biweekly 26, monthly 12)
              ÷ (12 × monthly_income); null when income is null or 0.
     """
-    rows = current_installment.inner_join(accounts, "loan_id")
-    ratio = _ratio(rows.amount * rows.per_year, rows.monthly_income * 12)
-    return rows.select("loan_id", installment_to_income=ratio)
+    per_year = ibis.cases(
+        (accounts.frequency == "weekly", 52), (accounts.frequency == "biweekly", 26), else_=12
+    )
+    return _ratio(installment_amount * per_year, monthly_income * 12)
 
 
 # --- delinquency history ---------------------------------------------------------------------
 
 
-def _max_dpd(spells: ir.Table, as_of: dt.date, months: int, name: str) -> ir.Table:
-    per_loan = max_dpd_between(spells, months_before(as_of, months), as_of)
-    return per_loan.select("loan_id", **{name: per_loan.max_dpd})
-
-
 @variable("int32", fill=0)
-def max_dpd_3m(dpd_spells: ir.Table, as_of: dt.date) -> ir.Table:
+def max_dpd_3m(dpd_history: ir.Table) -> ir.IntegerValue:
     """Highest dpd of any day in the last 3 months.
 
     unit: days
@@ -223,87 +241,86 @@ def max_dpd_3m(dpd_spells: ir.Table, as_of: dt.date) -> ir.Table:
              installment i is late on the days after its due date and before the day the
              cumulative payments covered its cumulative due; 0 if never late.
     """
-    return _max_dpd(dpd_spells, as_of, 3, "max_dpd_3m")
+    return dpd_history.max_dpd_3m
 
 
 @variable("int32", fill=0)
-def max_dpd_6m(dpd_spells: ir.Table, as_of: dt.date) -> ir.Table:
+def max_dpd_6m(dpd_history: ir.Table) -> ir.IntegerValue:
     """Highest dpd of any day in the last 6 months.
 
     unit: days
     formula: max over days D in (as_of − 6 months, as_of] of dpd(D); 0 if never late.
     """
-    return _max_dpd(dpd_spells, as_of, 6, "max_dpd_6m")
+    return dpd_history.max_dpd_6m
 
 
 @variable("int32", fill=0)
-def max_dpd_12m(dpd_spells: ir.Table, as_of: dt.date) -> ir.Table:
+def max_dpd_12m(dpd_history: ir.Table) -> ir.IntegerValue:
     """Highest dpd of any day in the last 12 months.
 
     unit: days
     formula: max over days D in (as_of − 12 months, as_of] of dpd(D); 0 if never late.
     """
-    return _max_dpd(dpd_spells, as_of, 12, "max_dpd_12m")
+    return dpd_history.max_dpd_12m
 
 
 @variable("int64", fill=0)
-def times_30dpd_12m(dpd_spells: ir.Table, as_of: dt.date) -> ir.Table:
+def times_30dpd_12m(dpd_history: ir.Table) -> ir.IntegerValue:
     """Times the loan was 30 or more days past due in the last 12 months.
 
     unit: count
     formula: number of separate runs of consecutive days D in (as_of − 12 months, as_of] with
              dpd(D) ≥ 30; a run already going on 12 months ago counts once.
     """
-    per_loan = late_episodes(dpd_spells, months_before(as_of, 12), as_of, 30)
-    return per_loan.select("loan_id", times_30dpd_12m=per_loan.episodes)
+    return dpd_history.times_30dpd_12m
 
 
 # --- payments --------------------------------------------------------------------------------
 
 
 @variable("int64", fill=0)
-def payments_30d(recent_payments: ir.Table) -> ir.Table:
+def payments_30d(recent_payments: ir.Table) -> ir.IntegerValue:
     """Payments received in the last 30 days.
 
     unit: count
     formula: number of settled payments with Mexico City paid date in [as_of − 29, as_of].
     """
-    return recent_payments.select("loan_id", "payments_30d")
+    return recent_payments.payments_30d
 
 
 @variable("int64", fill=0)
-def payments_90d(recent_payments: ir.Table) -> ir.Table:
+def payments_90d(recent_payments: ir.Table) -> ir.IntegerValue:
     """Payments received in the last 90 days.
 
     unit: count
     formula: number of settled payments with Mexico City paid date in [as_of − 89, as_of].
     """
-    return recent_payments.select("loan_id", "payments_90d")
+    return recent_payments.payments_90d
 
 
 @variable(MONEY, fill=0)
-def paid_amount_30d(recent_payments: ir.Table) -> ir.Table:
+def paid_amount_30d(recent_payments: ir.Table) -> ir.DecimalValue:
     """Amount paid in the last 30 days.
 
     unit: MXN
     formula: Σ amount of settled payments with Mexico City paid date in [as_of − 29, as_of].
     """
-    return recent_payments.select("loan_id", "paid_amount_30d")
+    return recent_payments.paid_amount_30d
 
 
 @variable(MONEY, fill=0)
-def paid_amount_90d(recent_payments: ir.Table) -> ir.Table:
+def paid_amount_90d(recent_payments: ir.Table) -> ir.DecimalValue:
     """Amount paid in the last 90 days.
 
     unit: MXN
     formula: Σ amount of settled payments with Mexico City paid date in [as_of − 89, as_of].
     """
-    return recent_payments.select("loan_id", "paid_amount_90d")
+    return recent_payments.paid_amount_90d
 
 
 @variable("float64")
 def paid_to_due_3p(
-    installments: ir.Table, payments: ir.Table, accounts: ir.Table, as_of: dt.date
+    installments: ir.Table, payments: ir.Table, loans: ir.Table, as_of: dt.date
 ) -> ir.Table:
     """Share of what fell due in the last 3 periods that was paid within those periods.
 
@@ -327,7 +344,8 @@ def paid_to_due_3p(
         opener=due.due_date.max(where=due.rank == 3),
         closer=due.due_date.max(where=due.rank == 0),
     )
-    periods = periods.inner_join(accounts.select("loan_id", "opened_on"), "loan_id")
+    opened = loans.select("loan_id", "opened_on")
+    periods = periods.inner_join(opened, "loan_id").select(periods, opened.opened_on).view()
     counted = counted_payments(payments, as_of)
     counted = counted.select("loan_id", "amount", day=counted.paid_at.cast("date"))
     inside = periods.inner_join(
