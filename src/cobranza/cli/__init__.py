@@ -142,3 +142,4 @@ def main() -> None:
     """Console-script entry point."""
     app()
 from cobranza.cli import _strategy  # noqa: E402,F401  (registers: decide)
+from cobranza.cli import _models  # noqa: E402, F401  (registers `cobranza model`)
