@@ -14,6 +14,7 @@ from cobranza.payments.exceptions._detect import (
     payment_exceptions,
 )
 from cobranza.payments.exceptions._holds import HOLD_COLUMNS, payment_holds
+from cobranza.payments.exceptions._run import RunSummary, reconcile_files
 from cobranza.payments.exceptions._write import OUTPUT_TABLES, output_tables, write_outputs
 
 __all__ = [
@@ -25,8 +26,10 @@ __all__ = [
     "OUTPUT_TABLES",
     "ROOT_CAUSES",
     "Exceptions",
+    "RunSummary",
     "output_tables",
     "payment_exceptions",
     "payment_holds",
+    "reconcile_files",
     "write_outputs",
 ]

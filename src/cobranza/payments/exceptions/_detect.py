@@ -91,12 +91,10 @@ def _row(
     applied_payment_id: ir.Value,
     tx_key: ir.Value,
 ) -> dict[str, ir.Value]:
+    ident = (ibis.literal(root_cause) + "|" + partner_id + "|" + anchor).hexdigest("md5")
     return {
-        "exception_id": "EX-"
-        + (ibis.literal(root_cause) + "|" + partner_id + "|" + anchor).hexdigest("md5").substr(
-            0, 20
-        ),
-        "root_cause": ibis.literal(root_cause),
+        "exception_id": ("EX-" + ident.substr(0, 20)).cast("string"),
+        "root_cause": ibis.literal(root_cause).cast("string"),
         "partner_id": partner_id.cast("string"),
         "rail": rail.cast("string"),
         "external_id": external_id.cast("string"),

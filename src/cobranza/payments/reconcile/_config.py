@@ -46,7 +46,7 @@ class Rule(BaseModel):
     fees: bool = False
     abs_tolerance: Decimal = Field(default=Decimal("1.00"), ge=0)
     rel_tolerance: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
-    passes: int = Field(default=2, ge=1, le=10)
+    passes: int = Field(default=1, ge=1, le=10)
     rails: tuple[str, ...] | None = None
     enabled: bool = True
 
@@ -64,7 +64,8 @@ class Rule(BaseModel):
 BATCH_RAILS = ("camt", "swift_mt940", "card", "direct_debit", "cash", "other")
 
 DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule(name="exact_reference", kind="reference", confidence=1.0, window_days=(-2, 7)),
+    Rule(name="exact_reference", kind="reference", confidence=1.0, window_days=(-2, 7),
+         passes=3),
     Rule(name="net_of_fee", kind="reference", confidence=0.98, fees=True, window_days=(-2, 7)),
     Rule(name="amount_tolerance", kind="reference", confidence=0.9, amount="tolerance",
          fees=True, window_days=(-2, 7)),
@@ -74,9 +75,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(name="batch", kind="batch", confidence=0.9, fees=True, window_days=(0, 45),
          rails=BATCH_RAILS),
     Rule(name="reference_mismatch", kind="reference", confidence=0.5, amount="any",
-         fees=True, window_days=(-2, 7), passes=1),
+         fees=True, window_days=(-2, 7)),
     Rule(name="amount_date", kind="amount_date", confidence=0.6, fees=True,
-         window_days=(-2, 7), passes=1),
+         window_days=(-2, 7)),
 )  # fmt: skip
 
 

@@ -67,6 +67,7 @@ def reference_directory(
             references.select(ref=_norm(references.reference.cast("string")),
                               loan_id=references.loan_id)
         )  # fmt: skip
+    parts = [p.cast({"ref": "string", "loan_id": "string"}) for p in parts]
     union = ibis.union(*parts, distinct=True).filter(ibis._.ref.notnull())
     grouped = union.group_by("ref").aggregate(
         loans=union.loan_id.nunique(), loan_id=union.loan_id.min()
@@ -213,8 +214,9 @@ def partner_terms(
         ),
     )
     given = engine.table(name)
-    sent = transactions.select(terms_partner=transactions.partner_id).distinct()
-    every = ibis.union(sent, given.select("terms_partner"), distinct=True)
+    sent = transactions.select(terms_partner=transactions.partner_id.cast("string")).distinct()
+    mine = given.select(terms_partner=given.terms_partner.cast("string"))
+    every = ibis.union(sent, mine, distinct=True)
     j = every.left_join(given, every.terms_partner == given.terms_partner)
     return j.select(
         terms_partner=every.terms_partner,

@@ -97,10 +97,14 @@ class _Scratch:
 
 def _keys(table: ir.Table, key_column: str) -> ir.Table:
     by_ref = table.filter(table.ref.notnull()).select(
-        table.partner_id, key="R:" + table.ref, **{key_column: table[key_column]}
+        partner_id=table.partner_id.cast("string"),
+        key=("R:" + table.ref).cast("string"),
+        **{key_column: table[key_column].cast("string")},
     )
     by_loan = table.filter(table.loan_id.notnull()).select(
-        table.partner_id, key="L:" + table.loan_id, **{key_column: table[key_column]}
+        partner_id=table.partner_id.cast("string"),
+        key=("L:" + table.loan_id).cast("string"),
+        **{key_column: table[key_column].cast("string")},
     )
     return ibis.union(by_ref, by_loan, distinct=True)
 
@@ -146,26 +150,31 @@ def reconcile(
     tx_keys = s.keep("tx_keys", _keys(tx, "tx_key"))
     pay_keys = s.keep("pay_keys", _keys(pay, "pay_key"))
 
-    open_tx = tx.filter(tx.kind == "credit", tx.copy_rank == 0)
-    open_pay = pay
+    credits = tx.filter(tx.kind == "credit", tx.copy_rank == 0)
     found: list[ir.Table] = []
 
-    def consume(pairs: ir.Table, step: str) -> None:
-        nonlocal open_tx, open_pay
-        found.append(pairs)
-        open_tx = s.keep(f"open_tx_{step}", open_tx.anti_join(pairs, "tx_key"))
-        open_pay = s.keep(f"open_pay_{step}", open_pay.anti_join(pairs, "pay_key"))
+    def still_open() -> tuple[ir.Table, ir.Table]:
+        # Anti-joins against the (materialised) pairs so far: no copy of the open sets.
+        if not found:
+            return credits, pay
+        taken = ibis.union(
+            *[f.select(tx_key=f.tx_key.cast("string"), pay_key=f.pay_key.cast("string"))
+              for f in found],
+            distinct=False,
+        )  # fmt: skip
+        return credits.anti_join(taken, "tx_key"), pay.anti_join(taken, "pay_key")
 
     if manual_matches is not None:
-        consume(s.keep("pairs_manual", manual_pairs(manual_matches, tx, pay)), "manual")
+        found.append(s.keep("pairs_manual", manual_pairs(manual_matches, tx, pay)))
     for index, rule in enumerate(r for r in cfg.rules if r.enabled):
         for run in range(rule.passes):
+            open_tx, open_pay = still_open()
             pairs = s.keep(
                 f"pairs_{index}_{run}", rule_pairs(rule, open_tx, open_pay, tx_keys, pay_keys)
             )
-            if s.count(pairs) == 0:
+            found.append(pairs)
+            if run + 1 < rule.passes and s.count(pairs) == 0:
                 break
-            consume(pairs, f"{index}_{run}")
     reversals = tx.filter(tx.kind == "reversal", tx.copy_rank == 0)
     found.append(
         s.keep(
@@ -175,7 +184,10 @@ def reconcile(
     )
     # Engines type decimal expressions their own way; pin the pair schema before the union.
     pinned = [
-        f.select(*PAIR_COLUMNS).cast({"group_difference": MONEY, "confidence": "float64"})
+        f.select(*PAIR_COLUMNS).cast(
+            {**dict.fromkeys(PAIR_COLUMNS, "string"), "group_difference": MONEY,
+             "confidence": "float64"}
+        )  # fmt: skip
         for f in found
     ]
     matches = s.keep("matches", finish_matches(ibis.union(*pinned), tx, pay, as_of))
