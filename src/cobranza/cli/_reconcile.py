@@ -113,9 +113,7 @@ def reconcile(
 
 def exceptions(
     out: Annotated[Path, typer.Option("--out", help="Output folder of payments reconcile.")],
-    status: Annotated[
-        str | None, typer.Option("--status", help="open or auto_resolved.")
-    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open or auto_resolved.")] = None,
     root_cause: Annotated[
         str | None, typer.Option("--root-cause", help="Only this root cause.")
     ] = None,
@@ -141,9 +139,7 @@ def exceptions(
         if root_cause is not None:
             e = e.filter(e.root_cause == root_cause)
         total = int(eng.fetch(e.count().name("n").as_table()).column(0)[0].as_py())
-        rows = eng.fetch(
-            e.order_by([e.age_days.desc(), e.exception_id]), limit=limit
-        ).to_pylist()
+        rows = eng.fetch(e.order_by([e.age_days.desc(), e.exception_id]), limit=limit).to_pylist()
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row, default=str))

@@ -190,9 +190,11 @@ def write_partner_files(
     truth: list[dict[str, Any]] = []
 
     def alone(p: _Pay) -> bool:
-        return p.loan_id not in used_loans and all(
-            abs((d - p.paid_on).days) > 50 or d == p.paid_on for d in by_loan[p.loan_id]
-        ) and by_loan[p.loan_id].count(p.paid_on) == 1
+        return (
+            p.loan_id not in used_loans
+            and all(abs((d - p.paid_on).days) > 50 or d == p.paid_on for d in by_loan[p.loan_id])
+            and by_loan[p.loan_id].count(p.paid_on) == 1
+        )
 
     def pick(candidates: list[_Pay], rate: float) -> list[_Pay]:
         chosen = [p for p in candidates if alone(p) and rng.random() < rate]
@@ -231,8 +233,12 @@ def write_partner_files(
         [p for p in old if p.partner in _STP + _CONEKTA], rates.duplicate_report)}  # fmt: skip
     dup_payment = {p.payment_id for p in pick(
         [p for p in old if p.partner in _STP + _CONEKTA], rates.duplicate_payment)}  # fmt: skip
-    split = {p.payment_id for p in pick(
-        [p for p in old if p.partner in ("STP", "ARCUS") and p.amount >= 2], rates.split)}
+    split = {
+        p.payment_id
+        for p in pick(
+            [p for p in old if p.partner in ("STP", "ARCUS") and p.amount >= 2], rates.split
+        )
+    }
     unapplied = pick([p for p in old if p.partner in _STP + _CONEKTA], rates.unapplied_credit)
     batch_old = [p for p in window if p.partner in _BATCH and p.status == "settled"
                  and (as_of - p.paid_on).days >= 12]  # fmt: skip
@@ -290,25 +296,60 @@ def write_partner_files(
         tx = settle(p, value, amount, ref)
         txs.append(tx)
         if p.payment_id in late:
-            note("late_settlement", "late_settlement", p.partner, tx.external_id, p.payment_id,
-                 p.loan_id, f"value date {late[p.payment_id]} days after the contract allows")
+            note(
+                "late_settlement",
+                "late_settlement",
+                p.partner,
+                tx.external_id,
+                p.payment_id,
+                p.loan_id,
+                f"value date {late[p.payment_id]} days after the contract allows",
+            )
         if p.payment_id in mismatch:
-            note("amount_mismatch", "amount_mismatch", p.partner, tx.external_id, p.payment_id,
-                 p.loan_id, f"partner amount {amount} vs payment {p.amount}")
+            note(
+                "amount_mismatch",
+                "amount_mismatch",
+                p.partner,
+                tx.external_id,
+                p.payment_id,
+                p.loan_id,
+                f"partner amount {amount} vs payment {p.amount}",
+            )
         if p.payment_id in unknown:
-            note("unknown_reference", "unknown_reference", p.partner, tx.external_id,
-                 p.payment_id, p.loan_id, f"reference {ref!r} instead of {p.reference!r}")
+            note(
+                "unknown_reference",
+                "unknown_reference",
+                p.partner,
+                tx.external_id,
+                p.payment_id,
+                p.loan_id,
+                f"reference {ref!r} instead of {p.reference!r}",
+            )
         if p.payment_id in dup_report:
             copy = _Tx(**{**asdict(tx), "copy": True})
             txs.append(copy)
-            note("duplicate_report", "duplicate", p.partner, tx.external_id, None, p.loan_id,
-                 "the transaction is reported again in the next file")
+            note(
+                "duplicate_report",
+                "duplicate",
+                p.partner,
+                tx.external_id,
+                None,
+                p.loan_id,
+                "the transaction is reported again in the next file",
+            )
         if p.payment_id in dup_payment:
             # A later id: the first payment keeps the lender's payment when both tie.
             twin = _Tx(**{**asdict(tx), "external_id": ext_id(p.partner, value)})
             txs.append(twin)
-            note("duplicate_payment", "duplicate", p.partner, twin.external_id, None, p.loan_id,
-                 f"customer paid twice; {tx.external_id} settled the payment")
+            note(
+                "duplicate_payment",
+                "duplicate",
+                p.partner,
+                twin.external_id,
+                None,
+                p.loan_id,
+                f"customer paid twice; {tx.external_id} settled the payment",
+            )
     for p in unapplied:
         # A credit the lender never recorded, a week after a payment of the same loan.
         day = p.paid_on + dt.timedelta(days=3)
@@ -316,8 +357,15 @@ def write_partner_files(
         tx = settle(p, day, p.amount, ref)
         tx.moment = moment(day)
         txs.append(tx)
-        note("unapplied_credit", "unapplied_credit", p.partner, tx.external_id, None, p.loan_id,
-             "credit with no lender payment")
+        note(
+            "unapplied_credit",
+            "unapplied_credit",
+            p.partner,
+            tx.external_id,
+            None,
+            p.loan_id,
+            "credit with no lender payment",
+        )
     # The original payment of an unapplied-credit loan settles normally (already in txs).
 
     # Daily batches of card and direct-debit processors, net of fees, settled the next day.
@@ -340,9 +388,15 @@ def write_partner_files(
         txs.append(tx)
         if is_late:
             only = members[0] if len(members) == 1 else None
-            note("late_batch", "late_settlement", partner, tx.external_id,
-                 only.payment_id if only else None, only.loan_id if only else None,
-                 f"batch of {day} settled {lag} days later")
+            note(
+                "late_batch",
+                "late_settlement",
+                partner,
+                tx.external_id,
+                only.payment_id if only else None,
+                only.loan_id if only else None,
+                f"batch of {day} settled {lag} days later",
+            )
     for p in window:
         if p.partner not in _BATCH:
             continue
@@ -354,8 +408,15 @@ def write_partner_files(
                  p.reference or p.loan_id, status="reversed")  # fmt: skip
         txs.append(tx)
         if p.payment_id in chargeback:
-            note("chargeback", "reversal", p.partner, tx.external_id, p.payment_id, p.loan_id,
-                 "chargeback of a payment the lender still counts")
+            note(
+                "chargeback",
+                "reversal",
+                p.partner,
+                tx.external_id,
+                p.payment_id,
+                p.loan_id,
+                "chargeback of a payment the lender still counts",
+            )
 
     folder = Path(out)
     files: dict[str, list[Path]] = defaultdict(list)
@@ -467,11 +528,11 @@ def _camt(partner: str, day: dt.date, rows: list[_Tx]) -> str:
         debit = tx.amount < 0
         fee = ""
         if tx.fee:
-            fee = (f"<Chrgs><Rcrd><Amt Ccy=\"MXN\">{_number(tx.fee)}</Amt></Rcrd></Chrgs>")
+            fee = f'<Chrgs><Rcrd><Amt Ccy="MXN">{_number(tx.fee)}</Amt></Rcrd></Chrgs>'
         entries.append(
             "<Ntry>"
             f"<NtryRef>{escape(tx.external_id)}</NtryRef>"
-            f"<Amt Ccy=\"MXN\">{_number(abs(tx.amount))}</Amt>"
+            f'<Amt Ccy="MXN">{_number(abs(tx.amount))}</Amt>'
             f"<CdtDbtInd>{'DBIT' if debit else 'CRDT'}</CdtDbtInd>"
             + ("<RvslInd>true</RvslInd>" if tx.status == "reversed" else "")
             + "<Sts><Cd>BOOK</Cd></Sts>"

@@ -7,7 +7,6 @@ credits applied to loans, in the data contract's ``payments`` format for the led
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import ibis
@@ -270,7 +269,9 @@ def payment_exceptions(rec: Reconciliation) -> Exceptions:
     # Settled later than the contract allows: one exception per partner transaction.
     terms = rec.payments.select(t_partner="partner_id", days="settlement_days").distinct()
     timed = matches.filter(~matches.rule.isin(["reversal", "manual"]))
-    per_tx = timed.group_by(["tx_key", "partner_id", "rail", "external_id", "value_date"]).aggregate(
+    per_tx = timed.group_by(
+        ["tx_key", "partner_id", "rail", "external_id", "value_date"]
+    ).aggregate(
         lag=timed.lag_days.max(),
         n=timed.payment_id.count(),
         payment_id=timed.payment_id.min(),

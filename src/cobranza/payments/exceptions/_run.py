@@ -67,7 +67,6 @@ def reconcile_files(
     owned = not isinstance(engine, Engine)
     eng = connect(engine)
     try:
-
         tables = load(eng, data)
         payments, loans = tables["payments"], tables["loans"].select("loan_id")
         eng.register_arrow("rc_partner_transactions", read_store(store))

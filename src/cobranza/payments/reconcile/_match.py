@@ -152,10 +152,9 @@ def _amount_date(rule: Rule, tx: ir.Table, pay: ir.Table) -> ir.Table:
     if rule.fees:
         with_fee = t.filter(t.fee0 != 0)
         parts.append(
-            with_fee.join(p, [with_fee.partner_id == p.p_partner,
-                              with_fee.gross == p.pay_amount]).mutate(
-                basis=ibis.literal("net_plus_fee")
-            )
+            with_fee.join(
+                p, [with_fee.partner_id == p.p_partner, with_fee.gross == p.pay_amount]
+            ).mutate(basis=ibis.literal("net_plus_fee"))
         )
     c = ibis.union(*parts, distinct=False)
     c = c.mutate(lag=c.value_date.delta(c.paid_on, unit="day"))
@@ -223,9 +222,7 @@ def _batch(rule: Rule, tx: ir.Table, pay: ir.Table) -> ir.Table:
     c = c.filter(_in_window(rule, c.lag), _amount_test(rule, c.diff, c.total))
     best = _mutual_best(c, "tx_key", "anchor", [c.diff.abs(), c.lag.abs()])
     members = pay.select("pay_key", m_partner="partner_id", m_day="paid_on")
-    out = best.join(
-        members, [best.partner_id == members.m_partner, best.paid_on == members.m_day]
-    )
+    out = best.join(members, [best.partner_id == members.m_partner, best.paid_on == members.m_day])
     return out.select(**_pairs(rule, out.tx_key, out.tx_key, out.pay_key, out.basis, out.diff))
 
 
@@ -296,12 +293,10 @@ def finish_matches(pairs: ir.Table, tx: ir.Table, pay: ir.Table, as_of: dt.date)
     lag = j.value_date.delta(j.paid_on, unit="day").cast("int32")
     status_off = (j.rule == "reversal") & (j.status != "reversed")
     amount_off = (j.group_difference != 0) & (j.rule != "reversal")
-    field = (
-        ibis.cases(
-            (status_off, "status"),
-            (amount_off, "amount"),
-            else_=ibis.null(dtypes.string),
-        )
+    field = ibis.cases(
+        (status_off, "status"),
+        (amount_off, "amount"),
+        else_=ibis.null(dtypes.string),
     )
     detail = ibis.cases(
         (

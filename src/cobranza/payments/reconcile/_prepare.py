@@ -157,8 +157,10 @@ def prepare_transactions(
         group_by=[j.partner_id, j.external_id, j.amount, j.status, j.value_date],
         order_by=[j.source_file, j.source_line, j.source_element, j.tx_key],
     )
-    where = j.source_file + ibis.literal(", line ") + ibis.coalesce(
-        j.source_line.cast("string"), ibis.literal("?")
+    where = (
+        j.source_file
+        + ibis.literal(", line ")
+        + ibis.coalesce(j.source_line.cast("string"), ibis.literal("?"))
     )
     return j.mutate(
         copy_rank=ibis.row_number().over(**same).cast("int32"),

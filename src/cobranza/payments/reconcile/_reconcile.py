@@ -183,13 +183,12 @@ def reconcile(
         )
     )
     # Engines type decimal expressions their own way; pin the pair schema before the union.
-    pinned = [
-        f.select(*PAIR_COLUMNS).cast(
-            {**dict.fromkeys(PAIR_COLUMNS, "string"), "group_difference": MONEY,
-             "confidence": "float64"}
-        )  # fmt: skip
-        for f in found
-    ]
+    pair_schema = {
+        **dict.fromkeys(PAIR_COLUMNS, "string"),
+        "group_difference": MONEY,
+        "confidence": "float64",
+    }
+    pinned = [f.select(*PAIR_COLUMNS).cast(pair_schema) for f in found]
     matches = s.keep("matches", finish_matches(ibis.union(*pinned), tx, pay, as_of))
 
     unmatched_tx = tx.anti_join(matches, "tx_key").select(*UNMATCHED_TRANSACTION_COLUMNS)
