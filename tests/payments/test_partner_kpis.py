@@ -22,7 +22,9 @@ from cobranza.payments.partners import (
     fee_terms_table,
     load_partner_contracts,
     partner_kpis,
+    partner_scorecard,
     partner_terms_table,
+    sigma_level,
 )
 
 D = dt.date
@@ -288,3 +290,30 @@ def test_contract_yaml_errors_name_file_and_line(tmp_path: Path) -> None:
     assert fee_terms_table(contracts).to_pylist() == [
         {"partner_id": "stp", "rail": "oxxo", "fee_fixed": Decimal("0.00000"),
          "fee_rate": Decimal("0.02900")}]  # fmt: skip
+
+
+def test_sigma_level_matches_the_six_sigma_table() -> None:
+    # The conventional table (1.5σ shift): 3.4 DPMO is 6σ, 66,807 is 3σ, 308,538 is 2σ.
+    assert sigma_level(3.4) == pytest.approx(6.0, abs=5e-3)
+    assert sigma_level(66_807) == pytest.approx(3.0, abs=1e-4)
+    assert sigma_level(308_538) == pytest.approx(2.0, abs=1e-4)
+    assert sigma_level(0) is None and sigma_level(None) is None
+
+
+def test_scorecard_page_shows_the_month(duckdb_engine: Engine, tmp_path: Path) -> None:
+    t = _register(duckdb_engine)
+    path = partner_scorecard(
+        duckdb_engine, tmp_path / "out" / "scorecard.html", month=D(2026, 10, 15),
+        transactions=t["partner_transactions"], exceptions=t["payment_exceptions"],
+        contracts=CONTRACTS, matches=t["matches"], payments=t["payments"],
+    )  # fmt: skip
+    html = path.read_text(encoding="utf-8")
+    assert "<title>Payment partner scorecard · Oct 2026</title>" in html
+    # STP: 5 of 6 settled against a 90% minimum; 5 defects in 7 opportunities.
+    assert '<span class="pill bad">83.3% (min 90.0%)</span>' in html
+    assert "714,286" in html  # 5 × 10⁶ ÷ 7
+    assert '<span class="pill bad">$1.50 MXN</span>' in html  # fees over contract
+    assert "0 d / 3 d" in html  # latency p50 / p95
+    # Both months of the year-over-year line, and the Pareto's top cause first.
+    assert "Oct 2025" in html and html.index("Duplicate") < html.index("Amount mismatch")
+    assert html.count("<svg ") == 2 and oct(path.stat().st_mode & 0o777) == "0o644"

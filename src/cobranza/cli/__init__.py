@@ -141,3 +141,4 @@ def demo(
 def main() -> None:
     """Console-script entry point."""
     app()
+from cobranza.cli import _payments  # noqa: E402, F401  (registers `cobranza payments`)

@@ -22,11 +22,20 @@ from cobranza.payments.partners._kpis import (
     partner_kpis,
     settlement_latencies,
 )
+from cobranza.payments.partners._scorecard import (
+    ROOT_CAUSE_LABELS,
+    partner_scorecard,
+    render_scorecard,
+    scorecard_tables,
+    sigma_level,
+    write_scorecard,
+)
 
 __all__ = [
     "FEE_TERMS",
     "MATCH_COLUMNS",
     "PARTNER_TERMS",
+    "ROOT_CAUSE_LABELS",
     "UNMATCHED_CAUSES",
     "FeeTerms",
     "PartnerContract",
@@ -35,6 +44,11 @@ __all__ = [
     "fee_terms_table",
     "load_partner_contracts",
     "partner_kpis",
+    "partner_scorecard",
     "partner_terms_table",
+    "render_scorecard",
+    "scorecard_tables",
     "settlement_latencies",
+    "sigma_level",
+    "write_scorecard",
 ]
