@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from alembic.runtime.migration import MigrationContext
 from case_fixtures import DATABASES, exceptions, make_store
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import ORMExecuteState
 
 from cobranza import ConfigError
 from cobranza.payments.cases import (
@@ -339,3 +340,30 @@ def test_case_rules_yaml_errors_name_file_and_line(tmp_path: Path) -> None:
                     "  - {name: P4, sla_days: 45}\nat_risk_share: 0.5\n")  # fmt: skip
     rules = load_case_rules(path)
     assert rules.priorities[0].min_amount == Decimal("10.50") and rules.order == ("P1", "P4")
+
+
+def test_two_processes_opening_the_same_exception_open_one_case(
+    store: CaseStore, tmp_path: Path
+) -> None:
+    # A second store on the same database plays the other process. It opens E1 just after
+    # this store has looked for existing cases and before it inserts: the unique constraint
+    # stops the second insert, and the retry sees the other process's case.
+    other = CaseStore(store.url, schema=store.schema, rules=RULES)
+    table = exceptions([{"exception_id": "E1", "amount": "10"}])
+    raced: list[int] = []
+
+    @event.listens_for(store._sessions, "do_orm_execute")
+    def _race(state: ORMExecuteState) -> object:
+        if raced or not state.is_select:
+            return None
+        result = state.invoke_statement()
+        raced.extend(other.open_cases(table, AS_OF).opened)
+        return result
+
+    try:
+        result = store.open_cases(table, AS_OF)
+    finally:
+        event.remove(store._sessions, "do_orm_execute", _race)
+        other.close()
+    assert len(raced) == 1 and result.opened == () and result.already_open == 1
+    assert [v.case_id for v in store.list(as_of=AS_OF)] == raced
