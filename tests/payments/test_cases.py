@@ -16,6 +16,7 @@ from sqlalchemy.orm import ORMExecuteState
 
 from cobranza import ConfigError
 from cobranza.payments.cases import (
+    DEFAULT_RULES,
     PAYMENT_HOLDS,
     CaseRules,
     CaseStore,
@@ -367,3 +368,10 @@ def test_two_processes_opening_the_same_exception_open_one_case(
         other.close()
     assert len(raced) == 1 and result.opened == () and result.already_open == 1
     assert [v.case_id for v in store.list(as_of=AS_OF)] == raced
+
+
+def test_the_documented_rules_are_the_defaults(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "payment-cases.md").read_text()
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "rules.yaml").write_text(block, encoding="utf-8")
+    assert load_case_rules(tmp_path / "rules.yaml") == DEFAULT_RULES

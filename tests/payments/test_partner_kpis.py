@@ -317,3 +317,11 @@ def test_scorecard_page_shows_the_month(duckdb_engine: Engine, tmp_path: Path) -
     # Both months of the year-over-year line, and the Pareto's top cause first.
     assert "Oct 2025" in html and html.index("Duplicate") < html.index("Amount mismatch")
     assert html.count("<svg ") == 2 and oct(path.stat().st_mode & 0o777) == "0o644"
+
+
+def test_the_documented_contract_example_is_valid(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "partner-scorecards.md").read_text()
+    (tmp_path / "partners.yaml").write_text(doc.split("```yaml\n", 1)[1].split("```", 1)[0])
+    contracts = load_partner_contracts(tmp_path / "partners.yaml")
+    assert contracts.partners["conekta"].fees["oxxo"].percent == Decimal("2.9")
+    assert fee_terms_table(contracts).num_rows == 3
