@@ -143,3 +143,4 @@ def main() -> None:
     app()
 from cobranza.cli import _strategy  # noqa: E402,F401  (registers: decide)
 from cobranza.cli import _models  # noqa: E402, F401  (registers `cobranza model`)
+from cobranza.cli import _payments  # noqa: E402, F401  (registers `cobranza payments`)

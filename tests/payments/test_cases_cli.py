@@ -1,0 +1,92 @@
+"""``cobranza payments`` on the command line: ingest, cases, scorecard (SQLite, DuckDB)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from case_fixtures import exceptions
+from typer.testing import CliRunner
+
+from cobranza.cli import app
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "payment_files"
+runner = CliRunner()
+WIDE = {"COLUMNS": "200"}  # one table row per line
+
+
+def _run(*args: str | Path) -> str:
+    result = runner.invoke(app, [str(a) for a in args], env=WIDE)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    table = exceptions([
+        {"exception_id": "X1", "amount": "60000", "loan_id": "L1",
+         "value_date": dt.date(2026, 10, 30)},
+        {"exception_id": "X2", "amount": "20", "loan_id": "L2", "root_cause": "duplicate",
+         "value_date": dt.date(2026, 10, 30)},
+    ])  # fmt: skip
+    pq.write_table(table, tmp_path / "payment_exceptions.parquet")
+    return tmp_path
+
+
+def test_cases_open_list_work_and_refuse(workdir: Path) -> None:
+    db = ("--db", workdir / "cases.db")
+    exc = workdir / "payment_exceptions.parquet"
+    assert "2 opened" in _run("payments", "cases", *db, "open", "--exceptions", exc,
+                              "--as-of", "2026-10-31")  # fmt: skip
+    assert "0 opened, 2 already open" in _run("payments", "cases", *db, "open", "--exceptions",
+                                              exc, "--as-of", "2026-10-31")  # fmt: skip
+    listing = _run("payments", "cases", *db, "--as-of", "2026-11-01")
+    # P1 (60,000 MXN, due in 5 days) before P4 (20 MXN, 30 days).
+    assert re.search(r"CASE-1 .*P1.*open.*2026-11-05.*60,000\.00", listing)
+    assert listing.index("CASE-1") < listing.index("CASE-2")
+    _run("payments", "cases", *db, "start", "CASE-1", "--by", "ana")
+    _run("payments", "cases", *db, "assign", "1", "ana", "--by", "lead", "--version", "2")
+    _run("payments", "cases", *db, "note", "1", "STP confirms the credit", "--by", "ana")
+    # A stale version is refused with a clear error, and nothing changes.
+    stale = runner.invoke(app, ["payments", "cases", *map(str, db), "resolve", "1", "applied",
+                                "--by", "beto", "--version", "2"], env=WIDE)  # fmt: skip
+    assert stale.exit_code == 1 and "changed by someone else" in stale.output
+    illegal = runner.invoke(app, ["payments", "cases", *map(str, db), "move", "2", "closed",
+                                  "--by", "ana"], env=WIDE)  # fmt: skip
+    assert illegal.exit_code == 1 and "cannot become closed" in illegal.output
+    _run("payments", "cases", *db, "resolve", "1", "applied to L1", "--by", "ana",
+         "--version", "3", "--on", "2026-11-03")  # fmt: skip
+    shown = _run("payments", "cases", *db, "show", "CASE-1")
+    assert "resolved" in shown and "STP confirms the credit" in shown and "ana" in shown
+    assert "CASE-1" not in _run("payments", "cases", *db, "--status", "open")
+    assert "CASE-2" in _run("payments", "cases", *db, "--status", "open", "--priority", "P4")
+    late = _run("payments", "cases", *db, "--breach", "breached", "--as-of", "2026-12-01")
+    assert "CASE-2" in late and "CASE-1" not in late
+
+
+def test_ingest_then_scorecard(workdir: Path) -> None:
+    store = workdir / "store"
+    files = sorted((SHARED / "spei_stp").glob("*.json"))
+    output = _run("payments", "ingest", *files, "--partner", "stp", "--store", store)
+    assert "11 rows added" in output
+    assert "0 rows added" in _run("payments", "ingest", *files, "--partner", "stp",
+                                  "--store", store)  # fmt: skip
+    aug = exceptions([{"exception_id": "A1", "amount": "100", "root_cause": "unknown_reference",
+                       "value_date": dt.date(2023, 8, 25)}])  # fmt: skip
+    pq.write_table(aug, store / "payment_exceptions.parquet")
+    contracts = workdir / "partners.yaml"
+    contracts.write_text("partners:\n  stp:\n    name: STP SPEI\n    settlement_days: 0\n"
+                         "    min_success_rate: 0.9\n    max_exception_rate: 0.05\n")  # fmt: skip
+    page = workdir / "sc.html"
+    _run("payments", "scorecard", "--month", "2023-08", "--contracts", contracts, "--store",
+         store, "--out", page)  # fmt: skip
+    html = page.read_text(encoding="utf-8")
+    # 11 transactions, 6 settled and 5 returned: success 54.5% against a 90% minimum.
+    assert "STP SPEI" in html and ">11<" in html and "54.5% (min 90.0%)" in html
+    # 1 defect in 11 opportunities: 90,909 DPMO.
+    assert "90,909" in html and "Unknown reference" in html
+    # Self-contained: nothing to fetch, nothing to run.
+    assert not re.search(r"<script|<link|(src|href)=\"https?:|url\(https?:", html)
