@@ -141,3 +141,4 @@ def demo(
 def main() -> None:
     """Console-script entry point."""
     app()
+from cobranza.cli import _provisions as _provisions  # noqa: E402
