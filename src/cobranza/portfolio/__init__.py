@@ -7,6 +7,7 @@ numerators and denominators converted to float64.
 
 from cobranza.portfolio._calendar import month_ends
 from cobranza.portfolio._kpis import bucket_distribution, kpis
+from cobranza.portfolio._ratios import icor, imor, imora
 from cobranza.portfolio._roll_rates import cure_rates, roll_rate_matrix, roll_rates
 from cobranza.portfolio._uci import uci_snapshots
 from cobranza.portfolio._vintages import vintages
@@ -14,6 +15,9 @@ from cobranza.portfolio._vintages import vintages
 __all__ = [
     "bucket_distribution",
     "cure_rates",
+    "icor",
+    "imor",
+    "imora",
     "kpis",
     "month_ends",
     "roll_rate_matrix",
