@@ -144,3 +144,4 @@ def main() -> None:
 from cobranza.cli import _strategy  # noqa: E402,F401  (registers: decide)
 from cobranza.cli import _models  # noqa: E402, F401  (registers `cobranza model`)
 from cobranza.cli import _payments  # noqa: E402, F401  (registers `cobranza payments`)
+from cobranza.cli import _provisions as _provisions  # noqa: E402

@@ -13,6 +13,7 @@ from cobranza.portfolio._contact_history import (
     contact_history_row,
 )
 from cobranza.portfolio._kpis import bucket_distribution, kpis
+from cobranza.portfolio._ratios import icor, imor, imora
 from cobranza.portfolio._roll_rates import cure_rates, roll_rate_matrix, roll_rates
 from cobranza.portfolio._uci import uci_snapshots
 from cobranza.portfolio._vintages import vintages
@@ -24,6 +25,9 @@ __all__ = [
     "contact_history",
     "contact_history_row",
     "cure_rates",
+    "icor",
+    "imor",
+    "imora",
     "kpis",
     "month_ends",
     "roll_rate_matrix",

@@ -31,6 +31,7 @@ from cobranza.provisions._formulas import (
     twelve_month_reserve,
 )
 from cobranza.provisions._ifrs9 import ifrs9_reserve, ifrs9_stage
+from cobranza.provisions._inputs import CNBV_VARIABLES, provision_inputs
 from cobranza.provisions._markov import (
     DEFAULT,
     TransitionMatrix,
@@ -44,8 +45,10 @@ from cobranza.provisions._params import (
     AgeBandTable,
     CnbvConsumer,
     ExampleParametersWarning,
+    Ifrs9Ecl,
     Ifrs9Staging,
     ParameterFile,
+    ProvisionMatrixRates,
     Source,
     bundled_params,
     load_age_bands,
@@ -53,8 +56,39 @@ from cobranza.provisions._params import (
     load_ifrs9_staging,
     load_params,
 )
+from cobranza.provisions._run import (
+    BOOK_PROVISIONS_SCHEMA,
+    DEFAULT_PARAMS,
+    METHODS,
+    SUMMARY_DIMENSIONS,
+    compute_provisions,
+    provision_summary,
+    resolve_params,
+    rollrate_pd,
+)
+from cobranza.provisions._walk import (
+    WALK_LINES,
+    allowance_movements,
+    allowance_walk,
+    stage_transfers,
+)
 
 __all__ = [
+    # the book at a date and the allowance walk
+    "compute_provisions",
+    "provision_summary",
+    "allowance_movements",
+    "allowance_walk",
+    "stage_transfers",
+    "provision_inputs",
+    "resolve_params",
+    "rollrate_pd",
+    "BOOK_PROVISIONS_SCHEMA",
+    "CNBV_VARIABLES",
+    "DEFAULT_PARAMS",
+    "METHODS",
+    "SUMMARY_DIMENSIONS",
+    "WALK_LINES",
     # scalar formulas (issue #5)
     "logistic_pi",
     "atr",
@@ -92,6 +126,8 @@ __all__ = [
     "Source",
     "AgeBandTable",
     "Ifrs9Staging",
+    "Ifrs9Ecl",
+    "ProvisionMatrixRates",
     "CnbvConsumer",
     "ExampleParametersWarning",
     "bundled_params",

@@ -241,10 +241,43 @@ class CnbvConsumer(ParameterFile):
     revolving: Revolving
 
 
+class Ifrs9Ecl(Ifrs9Staging):
+    """IFRS 9 expected credit loss by bucket: staging, LGD (SP) and 12-month PD per bucket.
+
+    ``pd`` maps every bucket to its 12-month PD (the ``ifrs9`` method); when it is left out the
+    PD comes from the month-end snapshots as a roll-rate (Markov) cumulative PD over
+    ``pd_months`` months, with the buckets from ``default_from_dpd`` on folded into default and
+    transitions weighted by ``weight`` (the ``rollrate`` method).
+    """
+
+    kind: Literal["ifrs9_ecl"]  # type: ignore[assignment]
+    lgd: dict[str, Probability]
+    pd: dict[str, Probability] | None = None
+    pd_months: Annotated[int, Field(ge=1)] = 12
+    default_from_dpd: Annotated[int, Field(ge=1)] | None = 90
+    weight: Literal["loans", "balance"] = "loans"
+
+
+class ProvisionMatrixRates(ParameterFile):
+    """Loss rates by bucket for the provision matrix (IFRS 9 simplified approach)."""
+
+    kind: Literal["provision_matrix"]
+    loss_rates: dict[str, Rate]
+
+    @field_validator("loss_rates")
+    @classmethod
+    def _places(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
+        for bucket, rate in rates.items():
+            _check_places(rate, f"loss rate of {bucket}")
+        return rates
+
+
 KINDS: dict[str, type[ParameterFile]] = {
     "age_bands": AgeBandTable,
     "ifrs9_staging": Ifrs9Staging,
     "cnbv_consumer": CnbvConsumer,
+    "ifrs9_ecl": Ifrs9Ecl,
+    "provision_matrix": ProvisionMatrixRates,
 }
 
 P = TypeVar("P", bound=ParameterFile)

@@ -1,0 +1,178 @@
+"""What the provision methods need besides the account state, computed from the data at as-of.
+
+One row per loan open (``active``) at ``as_of``: the account-state columns plus
+
+    annual_rate, frequency         from the loan
+    segment                        cnbv_type, else P (installment) or R (revolving)
+    remaining_days                 last installment's due date − as_of (null for revolving)
+    interest                       unpaid interest of the installments due before as_of
+                                   (the waterfall of the ledger: fees, interest, principal);
+                                   0 for revolving lines, whose statement balance includes it
+    maxatr                         ATR of the largest dpd at as_of and at the month-end
+                                   snapshots given within the last 4 periods
+    pct_pago                       100 × settled payments with local date in the last 4
+                                   periods ÷ amount due in those periods (100 when nothing
+                                   was due); 4 decimals
+    act                            ATR at as_of (consecutive periods in arrears)
+    hist                           month-end snapshots of the last 6 months (as_of excluded)
+                                   with dpd > 0
+    ant                            months since the loan was opened
+    pct_uso                        100 × balance ÷ principal (the credit limit); 4 decimals
+
+These are the regulation's variables (MAXATR, %PAGO, ACT, HIST, ANT, %USO) as cobranza's data
+contract can give them; :data:`CNBV_VARIABLES` maps each name to its column. The definitions
+follow the variables' descriptions in issue #5 and have not been checked against the official
+text (see docs/provisions.md). Every column is an integer or a DECIMAL (never a float), which
+the Spark compiler needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import ibis
+import ibis.expr.types as ir
+
+from cobranza.contract import MONEY
+from cobranza.ledger import paid_to_date, schedule_positions
+from cobranza.portfolio._calendar import month_index
+from cobranza.portfolio._measures import ACTIVE, ratio
+from cobranza.provisions._cnbv import REVOLVING
+from cobranza.provisions._formulas import DAYS_PER_PERIOD
+from cobranza.provisions._money import float_literal, recast
+
+#: The CNBV variables computed here, by the regulation's name.
+CNBV_VARIABLES = {
+    "MAXATR": "maxatr",
+    "%PAGO": "pct_pago",
+    "ACT": "act",
+    "HIST": "hist",
+    "ANT": "ant",
+    "%USO": "pct_uso",
+}
+#: Billing periods looked back for MAXATR and %PAGO, months for HIST.
+PERIODS_BACK = 4
+HIST_MONTHS = 6
+PERCENT = ibis.expr.datatypes.Decimal(12, 4)
+
+
+def _atr(dpd: ir.IntegerValue, frequency: ir.StringValue) -> ir.IntegerValue:
+    """ceil(dpd ÷ days per period) in integers: ⌊(dpd·q + p − 1) ÷ p⌋ with days = p/q."""
+    ratios = {f: days.as_integer_ratio() for f, days in DAYS_PER_PERIOD.items()}
+    return ibis.cases(
+        *[(frequency == f, (dpd * q + (p - 1)) // p) for f, (p, q) in ratios.items()]
+    ).cast("int32")
+
+
+def _window_days(frequency: ir.StringValue) -> ir.IntegerValue:
+    """Whole days of PERIODS_BACK billing periods: ceil(4 × 30.4) = 122, 61, 28."""
+    days = {f: -(-(PERIODS_BACK * d) // 1) for f, d in DAYS_PER_PERIOD.items()}
+    return ibis.cases(*[(frequency == f, int(n)) for f, n in days.items()]).cast("int32")
+
+
+def _percent(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.DecimalValue:
+    """100 × numerator ÷ denominator to 4 decimals, identically on both engines: the float
+    division is correctly rounded everywhere, then rounded once to an integer of 10⁻⁴ %."""
+    scaled = (ratio(numerator, denominator) * float_literal(1e6)).round().cast("int64")
+    step = ibis.literal(Decimal("0.0001"), type=PERCENT)
+    return recast(step * scaled, PERCENT)
+
+
+def provision_inputs(
+    tables: dict[str, ir.Table],
+    states: ir.Table,
+    as_of: dt.date,
+    history: ir.Table | None = None,
+) -> ir.Table:
+    """The open accounts of ``states`` at ``as_of`` with the columns the methods use.
+
+    ``history`` holds earlier account states of the same loans (month-end snapshots) for
+    MAXATR and HIST; without it MAXATR is the ATR at as_of and HIST is 0.
+    """
+    loans, installments, payments = tables["loans"], tables["installments"], tables["payments"]
+    day = ibis.date(as_of)
+    at = states.filter((states.as_of == day) & (states.status == ACTIVE))
+    loan = loans.select(
+        "loan_id", "annual_rate", "frequency", "opened_on", "principal",
+        segment=ibis.coalesce(
+            loans.cnbv_type, ibis.ifelse(loans.product == REVOLVING, "R", "P")
+        ),
+    )  # fmt: skip
+    window = loans.select("loan_id", window_days=_window_days(loans.frequency))
+
+    schedule = schedule_positions(installments).join(window, "loan_id")
+    paid = paid_to_date(payments, as_of)
+    rows = schedule.left_join(paid.select("loan_id", "paid_to_date"), "loan_id")
+    zero = ibis.literal(0).cast(MONEY)
+    p = rows.paid_to_date.fill_null(zero)
+    allocated = ibis.greatest(zero, ibis.least(p - rows.cum_due_before, rows.due))
+    interest_paid = ibis.greatest(zero, ibis.least(allocated - rows.fees_due, rows.interest_due))
+    before = rows.due_date < day
+    recent = (rows.due_date <= day) & (rows.due_date > day - rows.window_days.as_interval("D"))
+    per_schedule = rows.group_by("loan_id").aggregate(
+        maturity=rows.due_date.max(),
+        interest=(rows.interest_due - interest_paid).sum(where=before).fill_null(0).cast(MONEY),
+        due_recent=rows.due.sum(where=recent).fill_null(0).cast(MONEY),
+    )
+
+    settled = payments.filter(payments.status == "settled").join(window, "loan_id")
+    local_day = settled.paid_at.cast("date")
+    in_window = (local_day <= day) & (local_day > day - settled.window_days.as_interval("D"))
+    paid_recent = (
+        settled.filter(in_window)
+        .group_by("loan_id")
+        .aggregate(paid_recent=settled.amount.sum().cast(MONEY))
+    )
+
+    joined = (
+        at.join(loan, "loan_id")
+        .left_join(per_schedule, "loan_id")
+        .left_join(paid_recent, "loan_id")
+        .select(
+            *[at[c] for c in states.columns],
+            annual_rate=loan.annual_rate,
+            frequency=loan.frequency,
+            segment=loan.segment,
+            opened_on=loan.opened_on,
+            principal=loan.principal,
+            maturity=per_schedule.maturity,
+            interest=per_schedule.interest.fill_null(zero),
+            due_recent=per_schedule.due_recent.fill_null(zero),
+            paid_recent=paid_recent.paid_recent.fill_null(zero),
+        )
+    )
+    atr = _atr(joined.dpd, joined.frequency)
+    revolving = joined.product == REVOLVING
+    hundred = ibis.literal(Decimal("100"), type=PERCENT)
+    base = joined.select(
+        *states.columns,
+        "annual_rate", "frequency", "segment",
+        remaining_days=ibis.ifelse(
+            revolving, ibis.null("int32"), joined.maturity.delta(day, unit="day").cast("int32")
+        ),
+        interest=ibis.ifelse(revolving, zero, joined.interest),
+        atr=atr,
+        act=atr,
+        ant=(month_index(day) - month_index(joined.opened_on)).cast("int32"),
+        pct_pago=ibis.ifelse(
+            joined.due_recent == 0, hundred, _percent(joined.paid_recent, joined.due_recent)
+        ),
+        pct_uso=_percent(joined.outstanding_principal, joined.principal),
+    )  # fmt: skip
+    if history is None:
+        return base.mutate(maxatr=base.atr, hist=ibis.literal(0).cast("int32")).drop("atr")
+    past = history.filter(history.as_of < day).join(window, "loan_id")
+    back = past.as_of > day - past.window_days.as_interval("D")
+    last_6 = month_index(past.as_of) > month_index(day) - HIST_MONTHS
+    earlier = past.group_by("loan_id").aggregate(
+        max_dpd=past.dpd.max(where=back),
+        hist=(last_6 & (past.dpd > 0)).cast("int32").sum().cast("int32"),
+    )
+    full = base.left_join(earlier, "loan_id")
+    max_dpd = ibis.greatest(full.dpd, full.max_dpd.fill_null(0))
+    return full.select(
+        *[c for c in base.columns if c != "atr"],
+        maxatr=_atr(max_dpd, full.frequency),
+        hist=full.hist.fill_null(0).cast("int32"),
+    )

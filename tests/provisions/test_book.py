@@ -1,0 +1,108 @@
+"""Provisions of a whole book: the inputs computed from the data, by hand, on both engines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from decimal import Decimal
+
+import pytest
+
+from builders import MX, monthly_loan, register
+from cobranza.engine import Engine
+from cobranza.ledger import account_states
+from cobranza.provisions import (
+    BOOK_PROVISIONS_SCHEMA,
+    ProvisionInputError,
+    compute_provisions,
+    provision_inputs,
+    provision_summary,
+    resolve_params,
+)
+
+D = Decimal
+AS_OF = dt.date(2026, 4, 15)
+HISTORY = [dt.date(2026, 2, 28), dt.date(2026, 3, 31)]
+
+
+def book(engine: Engine) -> dict:
+    # Six installments of 100 principal + 10 interest due on the 1st, February to July.
+    loan, installments = monthly_loan("L1", opened_on=dt.date(2026, 1, 1), n=6)
+    paid_off, paid_installments = monthly_loan("L2", opened_on=dt.date(2026, 1, 1), n=1)
+    payments = [
+        dict(payment_id="P1", loan_id="L1", paid_at=dt.datetime(2026, 2, 1, 12, tzinfo=MX),
+             amount=D("110.00"), channel="spei", status="settled"),
+        dict(payment_id="P2", loan_id="L1", paid_at=dt.datetime(2026, 3, 5, 12, tzinfo=MX),
+             amount=D("50.00"), channel="oxxo", status="settled"),
+        dict(payment_id="P3", loan_id="L2", paid_at=dt.datetime(2026, 2, 1, 9, tzinfo=MX),
+             amount=D("110.00"), channel="spei", status="settled"),
+    ]  # fmt: skip
+    return register(
+        engine,
+        customers=[dict(customer_id="C1", state="CMX")],
+        loans=[loan, paid_off],
+        installments=installments + paid_installments,
+        payments=payments,
+    )
+
+
+def test_inputs_by_hand(engine: Engine) -> None:
+    tables = book(engine)
+    states = account_states(
+        tables["loans"], tables["installments"], tables["payments"], [*HISTORY, AS_OF]
+    )
+    engine.materialize("states", states)
+    inputs = provision_inputs(tables, engine.table("states"), AS_OF, engine.table("states"))
+    rows = engine.fetch(inputs).to_pylist()
+    # L2 is paid off: out of the book
+    assert [r["loan_id"] for r in rows] == ["L1"]
+    row = rows[0]
+    # Paid 160 by as-of; due before it: Feb, Mar, Apr = 330. Installment 1 is paid in full,
+    # installment 2 gets 50 (interest 10 first, then 40 of principal), installment 3 nothing.
+    assert row["dpd"] == 45  # oldest unpaid due 1 March
+    assert row["outstanding_principal"] == D("460.00")  # 600 − 100 − 40
+    assert row["interest"] == D("10.00")  # installment 3's interest; installment 2's is paid
+    assert row["act"] == 2  # ATR = ceil(45 / 30.4)
+    assert row["maxatr"] == 2  # max(dpd 45 now, 30 on 31 Mar, 0 on 28 Feb) → ceil(45/30.4)
+    assert row["hist"] == 1  # month-ends with dpd > 0 in the 6 months before: 31 Mar
+    assert row["ant"] == 3  # January → April
+    # last 4 periods = 122 days: due 330 in (14 Dec, 15 Apr], paid 160: 100 × 160/330
+    assert row["pct_pago"] == D("48.4848")
+    assert row["pct_uso"] == D("76.6667")  # 100 × 460 / 600
+    assert row["remaining_days"] == (dt.date(2026, 7, 1) - AS_OF).days
+    assert row["segment"] == "P"
+
+
+def test_age_band_provisions_of_the_book(engine: Engine) -> None:
+    tables = book(engine)
+    engine.materialize(
+        "states",
+        account_states(tables["loans"], tables["installments"], tables["payments"], AS_OF),
+    )
+    out = compute_provisions(engine, tables, engine.table("states"), AS_OF, "ageband")
+    assert out.schema() == BOOK_PROVISIONS_SCHEMA
+    [row] = engine.fetch(out).to_pylist()
+    # EI = 460 + 10 = 470; 45 dpd is the 31–60 band of SOCAP Nivel Básico: 20 % → 94.00
+    assert (row["ei"], row["reserve"], row["rate"]) == (D("470.00"), D("94.00"), D("0.2"))
+    assert row["stage"] == 2  # the default IFRS 9 staging: 45 > 30 dpd
+    assert row["method"] == "age_bands:socap_nivel_basico"
+    summary = engine.fetch(provision_summary(out)).to_pylist()
+    assert {(r["dimension"], r["value"]) for r in summary} == {
+        ("total", "all"), ("product", "installment"), ("segment", "P"), ("stage", "2"),
+        ("bucket", "30-59"),
+    }  # fmt: skip
+    assert all(r["reserve"] == D("94.00") and r["loans"] == 1 for r in summary)
+    assert all(r["coverage"] == pytest.approx(0.2) for r in summary)
+
+
+def test_parameter_files_must_fit_the_method() -> None:
+    with pytest.raises(ProvisionInputError, match="kind 'cnbv_consumer'"):
+        resolve_params("cnbv", "socap_nivel_basico")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ProvisionInputError, match="use method 'ifrs9'"):
+            resolve_params("rollrate", "ifrs9_ecl_example")
+        with pytest.raises(ProvisionInputError, match="use method 'rollrate'"):
+            resolve_params("ifrs9", "rollrate_example")
+    with pytest.raises(ProvisionInputError, match="unknown provisions method 'fico'"):
+        resolve_params("fico", None)
