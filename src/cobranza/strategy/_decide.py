@@ -253,6 +253,28 @@ def _null(kind: str) -> ir.Value:
     return ibis.null(kind)
 
 
+def _delinquent(states: ir.Table) -> ir.Table:
+    """The accounts the strategy acts on: active and at least 1 dpd."""
+    return states.filter((states.status == "active") & (states.dpd >= 1))
+
+
+def _customer_tables(
+    tables: Mapping[str, ir.Table], delinquent: ir.Table
+) -> dict[str, ir.Table]:
+    """The contract tables cut to the loans of customers with a delinquent account: all the
+    guardrails read (caps count a customer's contacts on every loan)."""
+    loans = tables["loans"].semi_join(delinquent.select("customer_id"), "customer_id")
+    keys = loans.select("loan_id")
+    cut = dict(tables)
+    for name in ("contacts", "payments", "promises"):
+        cut[name] = tables[name].semi_join(keys, "loan_id")
+    cut["loans"] = loans
+    cut["customers"] = tables["customers"].semi_join(
+        delinquent.select("customer_id"), "customer_id"
+    )
+    return cut
+
+
 def _accounts(
     tables: Mapping[str, ir.Table],
     states: ir.Table,
@@ -261,8 +283,10 @@ def _accounts(
     scores: ir.Table | None,
 ) -> ir.Table:
     """Delinquent accounts with history, scores, segment, experiment, arm, path, value."""
-    st = states.filter((states.status == "active") & (states.dpd >= 1))
-    hist = account_history(tables["contacts"], as_of)
+    st = _delinquent(states)
+    # Histories of the delinquent loans only: most of a book is current.
+    keys = st.select("loan_id")
+    hist = account_history(tables["contacts"].semi_join(keys, "loan_id"), as_of)
     acc = st.left_join(hist, "loan_id").select(
         st,
         attempts_7d=hist.attempts_7d.fill_null(0),
@@ -272,8 +296,12 @@ def _accounts(
         days_since_last_contact=hist.days_since_last_contact,
         last_contact_outcome=hist.last_contact_outcome,
     )
+    promised = tables["promises"].semi_join(keys, "loan_id")
     promises = promise_summary(
-        tables["promises"], tables["payments"], as_of, strategy.pack.promise_open.grace_days
+        promised,
+        tables["payments"].semi_join(promised.select("loan_id"), "loan_id"),
+        as_of,
+        strategy.pack.promise_open.grace_days,
     )
     acc = acc.left_join(promises, "loan_id").select(
         acc,
@@ -465,6 +493,8 @@ def decide(
     """
     strategy = load_strategy(strategy)
     prefix = _prefix(strategy)
+    eng.materialize(f"{prefix}_states", _delinquent(states))
+    states = eng.table(f"{prefix}_states")
     eng.materialize(f"{prefix}_accounts", _accounts(tables, states, as_of, strategy, scores))
     accounts = eng.table(f"{prefix}_accounts")
     opts = _options(eng, tables, accounts, as_of, strategy)
@@ -472,7 +502,11 @@ def decide(
     eng.materialize(f"{prefix}_candidates", candidates)
     candidates = eng.table(f"{prefix}_candidates")
     verdicts = _seam.verdicts(
-        candidates, tables=tables, holds=holds, as_of=as_of, strategy=strategy
+        candidates,
+        tables=_customer_tables(tables, states),
+        holds=holds,
+        as_of=as_of,
+        strategy=strategy,
     )
     blocked = ibis.coalesce(verdicts.suppressed_by, verdicts.own_block)
     eng.materialize(f"{prefix}_options", verdicts.mutate(blocked=blocked))
