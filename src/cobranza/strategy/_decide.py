@@ -258,9 +258,7 @@ def _delinquent(states: ir.Table) -> ir.Table:
     return states.filter((states.status == "active") & (states.dpd >= 1))
 
 
-def _customer_tables(
-    tables: Mapping[str, ir.Table], delinquent: ir.Table
-) -> dict[str, ir.Table]:
+def _customer_tables(tables: Mapping[str, ir.Table], delinquent: ir.Table) -> dict[str, ir.Table]:
     """The contract tables cut to the loans of customers with a delinquent account: all the
     guardrails read (caps count a customer's contacts on every loan)."""
     loans = tables["loans"].semi_join(delinquent.select("customer_id"), "customer_id")
