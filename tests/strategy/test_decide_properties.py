@@ -229,7 +229,7 @@ def violations(data: dict[str, list[dict[str, Any]]], decisions: list[dict[str, 
     return found
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=portfolios())
 def test_decide_never_emits_an_action_that_breaks_a_guardrail(data: dict) -> None:
     eng = DuckDBEngine(threads=1)

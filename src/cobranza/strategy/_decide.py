@@ -485,7 +485,9 @@ def decide(
     ``promises`` are read), ``states`` the account states at ``as_of``
     (:func:`cobranza.ledger.account_states`), ``holds`` the payment holds (INTERFACES.md §E;
     None: no holds), ``scores`` a table keyed by ``loan_id`` with the score and feature
-    columns the strategy names (None: those columns are null). Intermediate tables are
+    columns the strategy names (None: those columns are null). The compliance guardrails
+    (``strategy.pack``) judge every option between the candidates and capacity: a suppressed
+    option is skipped and capacity is spent on permitted options only. Intermediate tables are
     materialized in ``eng`` under names starting with ``_strategy_``; the result is an
     expression over them, to write with ``eng.write_parquet``.
     """
