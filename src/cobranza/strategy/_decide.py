@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from cobranza.engine import Engine
+from cobranza.ledger._calendar import end_of_local_day
 from cobranza.strategy import _seam
 from cobranza.strategy._arms import arm_expr, assign_arm, hash_expr
 from cobranza.strategy._guardrails import AccountContext
@@ -388,6 +389,18 @@ def _plan(strategy: Strategy) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def _lookback_days(strategy: Strategy) -> int | None:
+    """Days of contact history the cadence and attempt checks can read (None: all of it,
+    when a step is open-ended)."""
+    days = 0
+    for steps in strategy.paths.values():
+        for step in steps:
+            if step.dpd[1] is None:
+                return None
+            days = max(days, step.dpd[1] - step.dpd[0], *(a.cadence_days for a in step.actions))
+    return days
+
+
 def _prefix(strategy: Strategy) -> str:
     return f"_strategy_{strategy.content_hash[:10]}"
 
@@ -419,7 +432,13 @@ def _options(
             "D"
         ),
     )  # fmt: skip
-    hist = channel_history(tables["contacts"], opts, as_of)
+    contacts = tables["contacts"]
+    lookback = _lookback_days(strategy)
+    if lookback is not None:
+        # Older contacts can neither fall within a cadence nor inside the current step.
+        since = end_of_local_day(as_of - dt.timedelta(days=lookback + 1))
+        contacts = contacts.filter(contacts.attempted_at >= ibis.literal(since))
+    hist = channel_history(contacts, opts, as_of)
     with_hist = opts.left_join(hist, ["loan_id", "channel"]).select(
         opts, last_attempt_on=hist.last_attempt_on, attempts_in_step=hist.attempts_in_step
     )
