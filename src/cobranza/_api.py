@@ -51,8 +51,11 @@ def generate(out: str | Path, loans: int, seed: int = 0, **options: object) -> P
     return _generate(out, loans, seed, **options)  # type: ignore[arg-type]
 
 
-def decide_one(account: Mapping[str, Any], strategy: Strategy | str | Path) -> Decision:
-    """Today's decision for one account, in pure Python; see :func:`cobranza.strategy.decide_one`.
+def decide_one(
+    account: Mapping[str, Any], strategy: Strategy | str | Path, **options: Any
+) -> Decision:
+    """Today's decision for one account, in pure Python; see :func:`cobranza.strategy.decide_one`
+    (``options``: ``context``, ``full_channels``).
 
     ``strategy`` is a loaded :class:`~cobranza.strategy.Strategy` (load it once with
     :func:`cobranza.strategy.load_strategy` when deciding many accounts), a YAML path or a
@@ -61,4 +64,4 @@ def decide_one(account: Mapping[str, Any], strategy: Strategy | str | Path) -> D
     from cobranza.strategy import decide_one as _decide_one
     from cobranza.strategy import load_strategy
 
-    return _decide_one(account, load_strategy(strategy))
+    return _decide_one(account, load_strategy(strategy), **options)

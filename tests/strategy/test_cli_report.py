@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
@@ -39,6 +41,29 @@ def test_cli_writes_decisions_and_summary(book: Path, tmp_path: Path) -> None:
     sent = sum(r["actions"] for r in summary["by_channel_segment"])
     assert sent == summary["actions"]
     assert set(SUMMARY_TABLES) <= set(summary)
+
+    # A payment hold in the portfolio folder (INTERFACES.md §E) suppresses the held loans.
+    rows = table.to_pylist()
+    held = [r["loan_id"] for r in rows if r["suppressed_by"] is None][:3]
+    copy = tmp_path / "book"
+    shutil.copytree(book, copy)
+    pq.write_table(
+        pa.table({"loan_id": held, "reason": ["open_case"] * 3, "source_id": ["K1", "K2", "K3"],
+                  "since": [AS_OF] * 3, "until": pa.array([None] * 3, pa.date32())}),
+        copy / "payment_holds.parquet",
+    )  # fmt: skip
+    again = CliRunner().invoke(
+        app,
+        ["decide", "--data", str(copy), "--as-of", AS_OF.isoformat(), "--strategy",
+         "mx_default", "--out", str(out)],
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    after = {r["loan_id"]: r for r in pq.read_table(out / "decisions.parquet").to_pylist()}
+    for loan in held:  # nothing is sent; the options that were permitted now meet the hold
+        assert after[loan]["suppressed_by"] is not None
+        assert ": payment_hold" in after[loan]["reason"]
+    changed = [r["loan_id"] for r in rows if after[r["loan_id"]] != r]
+    assert sorted(changed) == sorted(held)
 
 
 def test_cli_bad_strategy_names_the_line_and_writes_nothing(book: Path, tmp_path: Path) -> None:

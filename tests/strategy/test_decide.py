@@ -16,6 +16,7 @@ import pyarrow as pa
 from cobranza.contract import load
 from cobranza.engine import Engine
 from cobranza.ledger import account_states
+from cobranza.ledger._calendar import end_of_local_day
 from cobranza.strategy import (
     DECISION_COLUMNS,
     candidate_actions,
@@ -230,8 +231,23 @@ def test_data_after_as_of_does_not_change_decisions(duckdb_engine: Engine, book:
         assert decide_one(account, strategy, context=context).as_dict() == row
 
 
-def test_decide_accepts_unbound_states(duckdb_engine: Engine, book: Path) -> None:
+def test_batch_for_a_past_date_ignores_later_data(duckdb_engine: Engine, book: Path) -> None:
+    """Decisions as of a past date are the same on the whole book and on the book cut at that
+    date: no later payment, contact or promise changes them."""
+    day = dt.date(2026, 10, 20)
+    strategy = load_strategy("mx_default")
     tables = load(duckdb_engine, book)
-    states = account_states(tables["loans"], tables["installments"], tables["payments"], AS_OF)
-    out = decide(duckdb_engine, tables, states, AS_OF, "mx_default")
-    assert isinstance(out, ibis.Table)
+    end = ibis.literal(end_of_local_day(day))
+    cut = dict(tables)
+    cut["payments"] = tables["payments"].filter(tables["payments"].paid_at < end)
+    cut["contacts"] = tables["contacts"].filter(tables["contacts"].attempted_at < end)
+    cut["promises"] = tables["promises"].filter(tables["promises"].made_at < end)
+
+    def decisions(t: dict) -> list[dict[str, Any]]:
+        states = account_states(t["loans"], t["installments"], t["payments"], day)
+        out = decide(duckdb_engine, t, states, day, strategy).order_by("loan_id")
+        return duckdb_engine.fetch(out).to_pylist()
+
+    whole = decisions(tables)
+    assert len(whole) > 100
+    assert decisions(cut) == whole

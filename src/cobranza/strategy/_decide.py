@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from cobranza.engine import Engine
+from cobranza.ledger._calendar import end_of_local_day
 from cobranza.strategy import _seam
 from cobranza.strategy._arms import arm_expr, assign_arm, hash_expr
 from cobranza.strategy._guardrails import AccountContext
@@ -253,6 +254,26 @@ def _null(kind: str) -> ir.Value:
     return ibis.null(kind)
 
 
+def _delinquent(states: ir.Table) -> ir.Table:
+    """The accounts the strategy acts on: active and at least 1 dpd."""
+    return states.filter((states.status == "active") & (states.dpd >= 1))
+
+
+def _customer_tables(tables: Mapping[str, ir.Table], delinquent: ir.Table) -> dict[str, ir.Table]:
+    """The contract tables cut to the loans of customers with a delinquent account: all the
+    guardrails read (caps count a customer's contacts on every loan)."""
+    loans = tables["loans"].semi_join(delinquent.select("customer_id"), "customer_id")
+    keys = loans.select("loan_id")
+    cut = dict(tables)
+    for name in ("contacts", "payments", "promises"):
+        cut[name] = tables[name].semi_join(keys, "loan_id")
+    cut["loans"] = loans
+    cut["customers"] = tables["customers"].semi_join(
+        delinquent.select("customer_id"), "customer_id"
+    )
+    return cut
+
+
 def _accounts(
     tables: Mapping[str, ir.Table],
     states: ir.Table,
@@ -261,8 +282,10 @@ def _accounts(
     scores: ir.Table | None,
 ) -> ir.Table:
     """Delinquent accounts with history, scores, segment, experiment, arm, path, value."""
-    st = states.filter((states.status == "active") & (states.dpd >= 1))
-    hist = account_history(tables["contacts"], as_of)
+    st = _delinquent(states)
+    # Histories of the delinquent loans only: most of a book is current.
+    keys = st.select("loan_id")
+    hist = account_history(tables["contacts"].semi_join(keys, "loan_id"), as_of)
     acc = st.left_join(hist, "loan_id").select(
         st,
         attempts_7d=hist.attempts_7d.fill_null(0),
@@ -272,8 +295,12 @@ def _accounts(
         days_since_last_contact=hist.days_since_last_contact,
         last_contact_outcome=hist.last_contact_outcome,
     )
+    promised = tables["promises"].semi_join(keys, "loan_id")
     promises = promise_summary(
-        tables["promises"], tables["payments"], as_of, strategy.pack.promise_open.grace_days
+        promised,
+        tables["payments"].semi_join(promised.select("loan_id"), "loan_id"),
+        as_of,
+        strategy.pack.promise_open.grace_days,
     )
     acc = acc.left_join(promises, "loan_id").select(
         acc,
@@ -362,6 +389,18 @@ def _plan(strategy: Strategy) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def _lookback_days(strategy: Strategy) -> int | None:
+    """Days of contact history the cadence and attempt checks can read (None: all of it,
+    when a step is open-ended)."""
+    days = 0
+    for steps in strategy.paths.values():
+        for step in steps:
+            if step.dpd[1] is None:
+                return None
+            days = max(days, step.dpd[1] - step.dpd[0], *(a.cadence_days for a in step.actions))
+    return days
+
+
 def _prefix(strategy: Strategy) -> str:
     return f"_strategy_{strategy.content_hash[:10]}"
 
@@ -393,7 +432,13 @@ def _options(
             "D"
         ),
     )  # fmt: skip
-    hist = channel_history(tables["contacts"], opts, as_of)
+    contacts = tables["contacts"]
+    lookback = _lookback_days(strategy)
+    if lookback is not None:
+        # Older contacts can neither fall within a cadence nor inside the current step.
+        since = end_of_local_day(as_of - dt.timedelta(days=lookback + 1))
+        contacts = contacts.filter(contacts.attempted_at >= ibis.literal(since))
+    hist = channel_history(contacts, opts, as_of)
     with_hist = opts.left_join(hist, ["loan_id", "channel"]).select(
         opts, last_attempt_on=hist.last_attempt_on, attempts_in_step=hist.attempts_in_step
     )
@@ -459,12 +504,16 @@ def decide(
     ``promises`` are read), ``states`` the account states at ``as_of``
     (:func:`cobranza.ledger.account_states`), ``holds`` the payment holds (INTERFACES.md §E;
     None: no holds), ``scores`` a table keyed by ``loan_id`` with the score and feature
-    columns the strategy names (None: those columns are null). Intermediate tables are
+    columns the strategy names (None: those columns are null). The compliance guardrails
+    (``strategy.pack``) judge every option between the candidates and capacity: a suppressed
+    option is skipped and capacity is spent on permitted options only. Intermediate tables are
     materialized in ``eng`` under names starting with ``_strategy_``; the result is an
     expression over them, to write with ``eng.write_parquet``.
     """
     strategy = load_strategy(strategy)
     prefix = _prefix(strategy)
+    eng.materialize(f"{prefix}_states", _delinquent(states))
+    states = eng.table(f"{prefix}_states")
     eng.materialize(f"{prefix}_accounts", _accounts(tables, states, as_of, strategy, scores))
     accounts = eng.table(f"{prefix}_accounts")
     opts = _options(eng, tables, accounts, as_of, strategy)
@@ -472,7 +521,11 @@ def decide(
     eng.materialize(f"{prefix}_candidates", candidates)
     candidates = eng.table(f"{prefix}_candidates")
     verdicts = _seam.verdicts(
-        candidates, tables=tables, holds=holds, as_of=as_of, strategy=strategy
+        candidates,
+        tables=_customer_tables(tables, states),
+        holds=holds,
+        as_of=as_of,
+        strategy=strategy,
     )
     blocked = ibis.coalesce(verdicts.suppressed_by, verdicts.own_block)
     eng.materialize(f"{prefix}_options", verdicts.mutate(blocked=blocked))

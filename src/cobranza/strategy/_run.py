@@ -23,6 +23,7 @@ __all__ = ["DecideResult", "decide_portfolio"]
 
 DECISIONS_FILE = "decisions.parquet"
 SUMMARY_FILE = "decisions_summary.json"
+HOLDS_FILE = "payment_holds.parquet"
 
 
 @dataclass
@@ -56,7 +57,8 @@ def decide_portfolio(
 ) -> DecideResult:
     """Validate the portfolio in ``data``, compute account states and decisions as of
     ``as_of`` with ``strategy``, and write ``decisions.parquet`` and
-    ``decisions_summary.json`` into ``out`` (atomically: all or nothing)."""
+    ``decisions_summary.json`` into ``out`` (atomically: all or nothing). Payment holds are
+    read from ``payment_holds.parquet`` in ``data`` when it exists."""
     as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     plan = load_strategy(strategy)
     files = discover(data)
@@ -74,7 +76,12 @@ def decide_portfolio(
         )
         timings["states"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
-        decisions = decide(eng, tables, eng.table("decide_states"), as_of, plan)
+        holds = None
+        holds_file = files.root / HOLDS_FILE
+        if holds_file.exists():  # written by payment operations (INTERFACES.md §E)
+            eng.register_file("payment_holds", holds_file)
+            holds = eng.table("payment_holds")
+        decisions = decide(eng, tables, eng.table("decide_states"), as_of, plan, holds=holds)
         eng.materialize("decide_decisions", decisions)
         decisions = eng.table("decide_decisions")
         timings["decide"] = round(time.perf_counter() - started, 3)
