@@ -141,3 +141,4 @@ def demo(
 def main() -> None:
     """Console-script entry point."""
     app()
+from cobranza.cli import _features  # noqa: E402,F401  (registers `cobranza features`)
