@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import math
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.datatypes as dt_
@@ -156,8 +157,10 @@ def test_catalog_documents_every_variable() -> None:
                 "past_due", "installment_to_income", "utilisation", "broken_promises_90d",
                 "contacts_30d", "rpc_30d"}  # fmt: skip
     assert required <= set(CATALOG)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "features.md").read_text()
     for name, var in CATALOG.items():
         assert var.name == name and var.unit and var.description and var.formula, name
+        assert f"| `{name}` | {var.dtype} | {var.unit} |" in doc, name
 
 
 def test_variables_by_hand(engine: Engine) -> None:
