@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import math
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.datatypes as dt_
@@ -84,8 +85,37 @@ def book(later: bool = False) -> dict[str, list[Row]]:
         dict(customer_id="C1", state="CMX", monthly_income=money(11000)),
         dict(customer_id="C2", state="JAL", monthly_income=None),
     ]
-    contacts: list[Row] = []
-    promises: list[Row] = []
+
+    def contact(cid: str, loan_id: str, when: dt.datetime, outcome: str) -> Row:
+        return dict(contact_id=cid, loan_id=loan_id, channel="call", attempted_at=when,
+                    outcome=outcome)  # fmt: skip
+
+    def promise(pid: str, loan_id: str, made: dt.date, due: dt.date, amount: str) -> Row:
+        return dict(promise_id=pid, loan_id=loan_id, due_on=due, amount=money(amount),
+                    made_at=dt.datetime.combine(made, dt.time(10), MX))  # fmt: skip
+
+    contacts = [
+        contact("K10", "L1", dt.datetime(2026, 6, 15, 12, tzinfo=MX), "right_party"),
+        contact("K11", "L1", dt.datetime(2026, 6, 1, 0, 30, tzinfo=MX), "delivered"),
+        contact("K12", "L1", dt.datetime(2026, 5, 31, 23, 0, tzinfo=MX), "no_answer"),
+        contact("K13", "L3", dt.datetime(2026, 6, 30, 23, 50, tzinfo=MX), "promise"),
+    ]
+    promises = [
+        # L1: broken, deadline 03-07 (due + 2 days of grace), resolved 03-08: too old.
+        promise("R10", "L1", D(2026, 3, 1), D(2026, 3, 5), "110"),
+        # L1: nothing settled 06-02 … 06-07 → broken, resolved 06-08: counts.
+        promise("R11", "L1", D(2026, 6, 2), D(2026, 6, 5), "100"),
+        # L1: deadline 07-01 is after AS_OF → open; 220 on 05-20 keeps R13.
+        promise("R12", "L1", D(2026, 6, 25), D(2026, 6, 29), "100"),
+        promise("R13", "L1", D(2026, 4, 25), D(2026, 5, 19), "200"),
+        # L3: broken, resolved 02-04 (too old) and 04-04 (counts; the 330 came on 04-10).
+        promise("R14", "L3", D(2026, 1, 20), D(2026, 2, 1), "110"),
+        promise("R15", "L3", D(2026, 3, 25), D(2026, 4, 1), "330"),
+        # L2: broken (the 50 paid on 04-01 falls short of 60), resolved 04-02 = AS_OF − 89
+        # (counts); broken, resolved 04-01 (does not).
+        promise("R16", "L2", D(2026, 3, 20), D(2026, 3, 30), "60"),
+        promise("R17", "L2", D(2026, 3, 19), D(2026, 3, 29), "50"),
+    ]
     if later:
         # 00:05 on the day after AS_OF in Mexico City: the first instant that must not count.
         payments += [
@@ -114,6 +144,9 @@ def book(later: bool = False) -> dict[str, list[Row]]:
 def features(engine: Engine, rows: dict[str, list[Row]], as_of: dt.date = AS_OF) -> dict:
     tables = register(engine, **rows)
     table = engine.fetch(compute_features(tables, as_of))
+    # The engine's own types are the catalog's (not only Ibis's idea of them).
+    for name, var in CATALOG.items():
+        assert table.schema.field(name).type == var.dtype.to_pyarrow(), name
     return {r["loan_id"]: r for r in table.to_pylist()}
 
 
@@ -121,10 +154,13 @@ def test_catalog_documents_every_variable() -> None:
     required = {"dpd", "max_dpd_3m", "max_dpd_6m", "max_dpd_12m", "times_30dpd_12m",
                 "payments_30d", "payments_90d", "paid_amount_30d", "paid_amount_90d",
                 "paid_to_due_3p", "days_since_last_payment", "months_on_book", "balance",
-                "past_due", "installment_to_income", "utilisation"}  # fmt: skip
+                "past_due", "installment_to_income", "utilisation", "broken_promises_90d",
+                "contacts_30d", "rpc_30d"}  # fmt: skip
     assert required <= set(CATALOG)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "features.md").read_text()
     for name, var in CATALOG.items():
         assert var.name == name and var.unit and var.description and var.formula, name
+        assert f"| `{name}` | {var.dtype} | {var.unit} |" in doc, name
 
 
 def test_variables_by_hand(engine: Engine) -> None:
@@ -143,7 +179,7 @@ def test_variables_by_hand(engine: Engine) -> None:
     assert (l1["max_dpd_3m"], l1["max_dpd_6m"], l1["max_dpd_12m"]) == (48, 48, 48)
     # 30+ days: installment 3 from 05-01 (04-01 + 30) to 05-19 — one run.
     assert l1["times_30dpd_12m"] == 1
-    # Last 30 days [06-01, 06-30]: nothing settled; last 90 days [04-01, 06-30]: 220 on 05-20.
+    # Last 30 days [06-01, 06-30]: nothing settled; last 90 days [04-02, 06-30]: 220 on 05-20.
     assert (l1["payments_30d"], l1["paid_amount_30d"]) == (0, money(0))
     assert (l1["payments_90d"], l1["paid_amount_90d"]) == (1, money(220))
     assert l1["days_since_last_payment"] == (AS_OF - D(2026, 5, 20)).days == 41
@@ -174,13 +210,22 @@ def test_variables_by_hand(engine: Engine) -> None:
     assert l3["times_30dpd_12m"] == 2
     # [06-01, 06-30]: June's 110 was paid on AS_OF itself, at 23:30 local.
     assert (l3["payments_30d"], l3["paid_amount_30d"]) == (1, money(110))
-    # [04-01, 06-30]: 330 (04-10) + 110 (05-01) + 110 (AS_OF).
+    # [04-02, 06-30]: 330 (04-10) + 110 (05-01) + 110 (AS_OF).
     assert (l3["payments_90d"], l3["paid_amount_90d"]) == (3, money(550))
     assert l3["days_since_last_payment"] == 0
     assert l3["months_on_book"] == 12  # 2025-06-15 → 2026-06-15
     # Installments 10-12 (04-01, 05-01, 06-01) after 9's 03-01: paid in (03-01, 06-01] =
     # 330 + 110 = 440 over 330 due (June's was paid on 06-30, after its period).
     assert math.isclose(l3["paid_to_due_3p"], 440 / 330, rel_tol=1e-15)
+
+    # Contacts in [06-01, 06-30] local: L1 K10 (right party) and K11 (00:30 on 06-01), not
+    # K12 (05-31); L3 K13 at 23:50 on AS_OF (a promise: right party).
+    assert (l1["contacts_30d"], l1["rpc_30d"], l1["days_since_last_contact"]) == (2, 1, 15)
+    assert (l3["contacts_30d"], l3["rpc_30d"], l3["days_since_last_contact"]) == (1, 1, 0)
+    assert (l2["contacts_30d"], l2["rpc_30d"], l2["days_since_last_contact"]) == (0, 0, None)
+    # Broken promises resolved in [04-02, 06-30]: L1 R11, L3 R15, L2 R16.
+    assert (l1["broken_promises_90d"], l2["broken_promises_90d"]) == (1, 1)
+    assert l3["broken_promises_90d"] == 1
 
 
 def test_no_data_after_as_of_leaks_in(engine: Engine) -> None:

@@ -145,3 +145,4 @@ from cobranza.cli import _strategy  # noqa: E402,F401  (registers: decide)
 from cobranza.cli import _models  # noqa: E402, F401  (registers `cobranza model`)
 from cobranza.cli import _payments  # noqa: E402, F401  (registers `cobranza payments`)
 from cobranza.cli import _provisions as _provisions  # noqa: E402
+from cobranza.cli import _features  # noqa: E402,F401  (registers `cobranza features`)

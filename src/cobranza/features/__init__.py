@@ -8,6 +8,7 @@ the parameters are the inputs, description, unit and formula in the docstring); 
 from cobranza.features._compute import CATALOG, accounts_at, compute_features
 from cobranza.features._driver import Driver, Variable, variable
 from cobranza.features._targets import TARGET_COLUMNS, horizon, targets
+from cobranza.features._write import write_features
 
 __all__ = [
     "CATALOG",
@@ -19,4 +20,5 @@ __all__ = [
     "horizon",
     "targets",
     "variable",
+    "write_features",
 ]

@@ -60,8 +60,8 @@ def compute_features(
     """One row per loan active at ``as_of``: ``loan_id``, ``as_of``, ``customer_id`` and one
     column per catalog variable (all of :data:`CATALOG` unless ``variables`` names some).
 
-    ``tables`` maps contract table names to Ibis tables (as :func:`cobranza.contract.load`
-    returns); absent ``contacts``/``promises`` count as empty. Nothing dated after ``as_of``
+    ``tables`` maps the contract table names to Ibis tables as :func:`cobranza.contract.load`
+    returns them (it registers absent optional tables, ``contacts`` and ``promises``, empty). Nothing dated after ``as_of``
     is read: payments, contacts and promises are cut at the end of the Mexico City day.
     """
     names = list(CATALOG) if variables is None else list(variables)

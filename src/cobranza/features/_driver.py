@@ -202,7 +202,9 @@ class Driver:
         return frame.select(
             *keys,
             **{
-                name: frame[name].cast(variables[name].dtype) if name in variables else frame[name]
+                name: _cast(frame[name], variables[name].dtype)
+                if name in variables
+                else frame[name]
                 for name in outputs
             },
         )
@@ -215,3 +217,17 @@ def _join(frame: ir.Table, table: ir.Table, columns: list[str]) -> ir.Table:
     return frame.left_join(table, "loan_id").select(
         *[frame[c] for c in kept], *[table[c] for c in columns]
     )
+
+
+def _cast(value: ir.Value, dtype: dt.DataType) -> ir.Value:
+    """``value`` cast to ``dtype`` in the SQL even where Ibis believes it already has that type
+    (a DuckDB SUM of BIGINT is a HUGEINT, a sum of DECIMAL(18,2) columns a DECIMAL(20,2), and
+    Ibis drops a cast to the type it infers): integers and decimals pass through a wider
+    decimal first, which is exact."""
+    if value.type().copy(nullable=True) != dtype.copy(nullable=True):
+        return value.cast(dtype)
+    if dtype.is_decimal():
+        return value.cast(dt.Decimal(38, dtype.scale)).cast(dtype)
+    if dtype.is_integer():
+        return value.cast(dt.Decimal(38, 0)).cast(dtype)
+    return value

@@ -26,7 +26,9 @@ from cobranza.features._history import (
     payments_between,
     settle_dates,
 )
+from cobranza.ledger import promise_status
 from cobranza.ledger._calendar import end_of_local_day
+from cobranza.portfolio import contact_history
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -76,7 +78,8 @@ def dpd_history(dpd_spells: ir.Table, as_of: dt.date) -> ir.Table:
     )
     return spans.group_by("loan_id").aggregate(
         **{name: spans[f"top_{name}"].max() for name in windows},
-        times_30dpd_12m=new_run.cast("int64").sum(),
+        # COUNT is BIGINT on both engines; DuckDB's SUM of BIGINT is a HUGEINT.
+        times_30dpd_12m=spans.count(where=new_run),
     )
 
 
@@ -105,6 +108,12 @@ def current_installment(installments: ir.Table, as_of: dt.date) -> ir.Table:
         ),
         first_due=schedule.due.argmin(schedule.seq),
     )
+
+
+@per_loan
+def contact_activity(contacts: ir.Table, as_of: dt.date) -> ir.Table:
+    """Per loan: attempts and right-party contacts (``cobranza.portfolio.contact_history``)."""
+    return contact_history(contacts, as_of)
 
 
 # --- account ---------------------------------------------------------------------------------
@@ -364,3 +373,55 @@ def paid_to_due_3p(
     rows = periods.left_join(paid, "loan_id")
     ratio = _ratio(rows.paid.fill_null(0), rows.amount_due)
     return rows.select(loan_id=periods.loan_id, paid_to_due_3p=ratio)
+
+
+# --- promises and contacts -------------------------------------------------------------------
+
+
+@variable("int64", fill=0)
+def broken_promises_90d(promises: ir.Table, payments: ir.Table, as_of: dt.date) -> ir.Table:
+    """Promises to pay broken in the last 90 days.
+
+    unit: count
+    formula: number of promises with status broken at as_of (cobranza.ledger.promise_status,
+             2 days of grace) whose resolved_on (deadline + 1) is in [as_of − 89, as_of].
+    """
+    status = promise_status(promises, payments, as_of)
+    broken = status.filter(
+        (status.status == "broken")
+        & (status.resolved_on >= ibis.date(as_of - dt.timedelta(days=89)))
+        & (status.resolved_on <= ibis.date(as_of))
+    )
+    return broken.group_by("loan_id").aggregate(broken_promises_90d=broken.count())
+
+
+@variable("int64", fill=0)
+def contacts_30d(contact_activity: ir.Table) -> ir.IntegerValue:
+    """Contact attempts in the last 30 days.
+
+    unit: count
+    formula: number of contacts with Mexico City attempt date in [as_of − 29, as_of], any
+             outcome (cobranza.portfolio.contact_history attempts_30d).
+    """
+    return contact_activity.attempts_30d
+
+
+@variable("int64", fill=0)
+def rpc_30d(contact_activity: ir.Table) -> ir.IntegerValue:
+    """Right-party contacts in the last 30 days.
+
+    unit: count
+    formula: contacts in [as_of − 29, as_of] whose outcome reached the debtor (right_party,
+             promise, refused, dispute; cobranza.portfolio.contact_history rpc_30d).
+    """
+    return contact_activity.rpc_30d
+
+
+@variable("int32")
+def days_since_last_contact(contact_activity: ir.Table) -> ir.IntegerValue:
+    """Days since the last contact attempt; null if never contacted.
+
+    unit: days
+    formula: as_of − Mexico City date of the latest contact attempted on or before as_of.
+    """
+    return contact_activity.days_since_last_contact
