@@ -30,6 +30,8 @@ __all__ = ["bin_index", "probability_expression", "score_expression", "with_raw"
 
 #: LightGBM's kZeroThreshold: |x| ≤ 1e-35 counts as zero for missing_type Zero.
 _ZERO = 1e-35
+#: Trees summed per intermediate column (see ``_with_trees``).
+_TREES_PER_COLUMN = 10
 
 
 def _f64(value: float) -> ir.FloatingValue:
@@ -148,8 +150,17 @@ def _with_trees(model: Model, features: ir.Table, name: str) -> ir.Table:
         for i in used
     }
     terms = [_node(tree["tree_structure"], inputs) for tree in dump["tree_info"]]
-    scored = staged.mutate(**{name: functools.reduce(operator.add, terms)})
-    return scored.drop(*prep) if prep else scored
+    # Partial sums of a few trees each, added up one SELECT later: Spark generates code per
+    # expression and gives up on (and interprets) a single expression of a hundred trees.
+    # Sums are in tree order, as LightGBM adds them.
+    chunks = {
+        f"__t{k}": functools.reduce(operator.add, terms[k : k + _TREES_PER_COLUMN])
+        for k in range(0, len(terms), _TREES_PER_COLUMN)
+    }
+    partial = staged.mutate(**chunks)
+    total = functools.reduce(operator.add, [partial[c] for c in chunks])
+    scored = partial.mutate(**{name: total})
+    return scored.drop(*prep, *chunks) if prep else scored.drop(*chunks)
 
 
 def _split_features(tree: dict[str, Any]) -> list[int]:

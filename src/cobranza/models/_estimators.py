@@ -166,8 +166,8 @@ class LightGBMChallenger:
 
     def __init__(
         self,
-        n_estimators: int = 150,
-        learning_rate: float = 0.05,
+        n_estimators: int = 60,
+        learning_rate: float = 0.1,
         num_leaves: int = 8,
         min_child_samples: int = 200,
         subsample: float = 0.8,

@@ -106,18 +106,19 @@ def model_monitoring(
     """
     t = thresholds or MonitoringThresholds()
     baseline = model.data["monitoring"]
-    score_var = {**baseline["score"], "name": "__score"}
-    base = with_raw(model, features_now, "__score")
-    checks: list[tuple[str, list[float], ir.IntegerValue, float, float]] = [
-        ("score_psi", baseline["score"]["shares"], bin_index(base, score_var), t.psi_warn,
-         t.psi_alarm),
-    ]  # fmt: skip
-    for var in baseline["variables"]:
-        checks.append(
-            (f"csi:{var['name']}", var["shares"], bin_index(base, var), t.csi_warn, t.csi_alarm)
-        )
-    wide = base.aggregate(
-        __rows=base.count(),
+    scored = with_raw(model, features_now, "__score")
+    items = [("score_psi", {**baseline["score"], "name": "__score"}, t.psi_warn, t.psi_alarm)]
+    items += [(f"csi:{v['name']}", v, t.csi_warn, t.csi_alarm) for v in baseline["variables"]]
+    # Bin indices in their own SELECT, so each CASE is evaluated once per row, not once per
+    # bin it is compared with.
+    binned = scored.select(**{f"__i{k}": bin_index(scored, var) for k, (_, var, _, _) in
+                              enumerate(items)})  # fmt: skip
+    checks = [
+        (name, var["shares"], binned[f"__i{k}"], warn, alarm)
+        for k, (name, var, warn, alarm) in enumerate(items)
+    ]
+    wide = binned.aggregate(
+        __rows=binned.count(),
         **{f"__v{i}": _psi(idx, shares) for i, (_, shares, idx, _, _) in enumerate(checks)},
     )
     # One wide row, unnested into one row per check: the features are scanned once (a union
@@ -143,8 +144,13 @@ def model_monitoring(
             else_=ibis.literal("ok"),
         )
         entries.append(("gini", wide["__g_rows"], gini, warn_at, alarm_at, status))
+    # Worst status, from the values (not from the status strings, which would nest every
+    # status CASE inside the overall one).
     severity = [
-        ibis.cases(*[(st == s, i) for i, s in enumerate(_SEVERITY)], else_=0) for *_, st in entries
+        ibis.cases((value >= _f64(alarm), 2), (value >= _f64(warn), 1), else_=0)
+        if name != "gini"
+        else ibis.cases((value <= _f64(alarm), 2), (value <= _f64(warn), 1), else_=0)
+        for name, _, value, warn, alarm, _ in entries
     ]
     worst = ibis.greatest(*severity) if len(severity) > 1 else severity[0]
     overall = ibis.cases(

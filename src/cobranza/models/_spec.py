@@ -71,8 +71,8 @@ class ScorecardParams(_Strict):
 
 
 class LightGBMParams(_Strict):
-    n_estimators: int = Field(150, ge=1, le=2000)
-    learning_rate: float = Field(0.05, gt=0, le=1)
+    n_estimators: int = Field(60, ge=1, le=2000)
+    learning_rate: float = Field(0.1, gt=0, le=1)
     num_leaves: int = Field(8, ge=2, le=256)
     min_child_samples: int = Field(200, ge=1)
     subsample: float = Field(0.8, gt=0, le=1)

@@ -233,6 +233,11 @@ def _content(
 
 
 def _frame(spec: TrainingSpec, table: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(table, pa.Table):
+        # Money is DECIMAL in the contract; the models see it as float64, as the SQL does.
+        for i, fld in enumerate(table.schema):
+            if pa.types.is_decimal(fld.type):
+                table = table.set_column(i, fld.name, table[fld.name].cast(pa.float64()))
     frame = table if isinstance(table, pd.DataFrame) else table.to_pandas()
     if spec.target not in frame.columns:
         raise ModelError(f"the table has no target column {spec.target!r}")
