@@ -155,7 +155,7 @@ def test_fee_tolerance_and_date_window_rules(engine: Engine) -> None:
     txs = [
         tx("CARD", "net", D, "97.10", "L0000001", fee="2.90", rail="card"),
         tx("STP", "close", D, "1000.50", "L0000002"),
-        tx("STP", "late", D + dt.timedelta(days=20), "400.00", "L0000003"),
+        tx("STP", "late", D, "400.00", "L0000003"),
     ]
     pays = [
         pay("P1", "L0000001", D, "100.00", "CARD", "L0000001", channel="card"),
@@ -312,3 +312,19 @@ def test_config_errors_name_file_and_line(tmp_path: Path) -> None:
     path.write_text("rules: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"rules.yml, line \d+: not valid YAML"):
         load_reconcile_config(path)
+
+
+def test_every_output_column_is_documented() -> None:
+    from cobranza.payments.exceptions import ACTION_COLUMNS, EXCEPTION_COLUMNS, HOLD_COLUMNS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reconciliation.md").read_text()
+    sections = {
+        "reconciliation_matches": MATCH_COLUMNS,
+        "payment_exceptions": EXCEPTION_COLUMNS,
+        "exception_actions": ACTION_COLUMNS,
+        "payment_holds": HOLD_COLUMNS,
+    }
+    for table, columns in sections.items():
+        section = doc.split(f"### `{table}`", 1)[1].split("\n### ", 1)[0]
+        for column in columns:
+            assert f"`{column}`" in section, (table, column)

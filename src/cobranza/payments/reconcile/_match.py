@@ -234,7 +234,8 @@ def manual_pairs(manual: ir.Table, tx: ir.Table, pay: ir.Table) -> ir.Table:
     t = tx.filter(tx.copy_rank == 0).select("tx_key", "partner_id", "external_id", "amount")
     m = manual.select("partner_id", "external_id", "payment_id").distinct()
     j = m.join(t, [m.partner_id == t.partner_id, m.external_id == t.external_id])
-    j = j.join(pay.select("pay_key", pay_amount="amount"), j.payment_id == ibis._.pay_key)
+    p = pay.select("pay_key", pay_amount="amount")
+    j = j.join(p, j.payment_id == p.pay_key)
     group_tx = j.amount.sum().over(group_by=j.pay_key)
     return j.select(
         rule=ibis.literal("manual"),
