@@ -18,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import typer
@@ -77,6 +78,7 @@ AsOfOption = Annotated[
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date (default: today, Mexico City)."),
 ]  # fmt: skip
 DEFAULT_STORE = Path("cobranza-payments")
+MEXICO_CITY = ZoneInfo("America/Mexico_City")
 DEFAULT_DB = "cobranza-cases.db"
 
 
@@ -272,8 +274,8 @@ def open_(
     import pyarrow.parquet as pq
 
     with _ctx_store(ctx) as store:
-        result = store.open_cases(pq.read_table(exceptions), _day(as_of) or dt.date.today(),
-                                  actor=by)  # fmt: skip
+        day = _day(as_of) or dt.datetime.now(MEXICO_CITY).date()
+        result = store.open_cases(pq.read_table(exceptions), day, actor=by)
     console.print(f"{len(result.opened)} opened, {result.already_open} already open, "
                   f"{len(result.escalated)} escalated")  # fmt: skip
 
