@@ -362,8 +362,12 @@ def scorecard(
     contracts: Annotated[Path, typer.Option("--contracts", exists=True, dir_okay=False,
                                             help="Partner contracts YAML.")],
     store: StoreOption = DEFAULT_STORE,
+    reconciliation: Annotated[Path | None, typer.Option(
+        "--reconciliation", exists=True, file_okay=False,
+        help="Output folder of `payments reconcile`: its payment_exceptions and "
+        "reconciliation_matches are used unless given below.")] = None,
     exceptions: Annotated[Path | None, typer.Option(
-        "--exceptions", help="payment_exceptions Parquet (default: STORE/"
+        "--exceptions", help="payment_exceptions Parquet (default: RECONCILIATION/ or STORE/"
         "payment_exceptions.parquet; none: no defects).")] = None,
     matches: Annotated[Path | None, typer.Option(
         "--matches", exists=True, dir_okay=False,
@@ -387,7 +391,11 @@ def scorecard(
         terms = load_partner_contracts(contracts)
         with connect(engine.value) as eng:
             eng.register_arrow("partner_transactions", read_store(store))
-            source = exceptions or store / "payment_exceptions.parquet"
+            folder = reconciliation or store
+            source = exceptions or folder / "payment_exceptions.parquet"
+            if matches is None and reconciliation is not None:
+                found = reconciliation / "reconciliation_matches.parquet"
+                matches = found if found.exists() else None
             eng.register_arrow("payment_exceptions", pq.read_table(source) if source.exists()
                                else _no_exceptions())  # fmt: skip
             match_table = payments = None
