@@ -65,6 +65,11 @@ def test_cases_open_list_work_and_refuse(workdir: Path) -> None:
     assert "CASE-2" in _run("payments", "cases", *db, "--status", "open", "--priority", "P4")
     late = _run("payments", "cases", *db, "--breach", "breached", "--as-of", "2026-12-01")
     assert "CASE-2" in late and "CASE-1" not in late
+    # Holds: on Nov 2 both loans (CASE-1 resolved on Nov 3); on Nov 3 only L2.
+    for day, loans in (("2026-11-02", ["L1", "L2"]), ("2026-11-03", ["L2"])):
+        _run("payments", "cases", *db, "holds", "--as-of", day, "--out", workdir / "h.parquet")
+        rows = pq.read_table(workdir / "h.parquet").to_pylist()
+        assert [(r["loan_id"], r["reason"]) for r in rows] == [(x, "open_case") for x in loans]
 
 
 def test_ingest_then_scorecard(workdir: Path) -> None:

@@ -352,6 +352,27 @@ def aclaracion(
                                     expected_version=version))  # fmt: skip
 
 
+@cases_app.command()
+def holds(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    as_of: AsOfOption = None,
+) -> None:
+    """Write the payment_holds rows of loans with a case open on the date (reason open_case)."""
+    import pyarrow.parquet as pq
+
+    from cobranza.payments.cases import open_case_holds
+
+    day = _day(as_of) or dt.datetime.now(MEXICO_CITY).date()
+    with _ctx_store(ctx) as store:
+        table = open_case_holds(store, day)
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_file.with_name(f".{out_file.name}.tmp")
+        pq.write_table(table, tmp)
+        tmp.replace(out_file)  # readers never see half a file
+    console.print(f"{table.num_rows} holds on {day} written to [bold]{out_file}[/bold]")
+
+
 # --- scorecard -----------------------------------------------------------------------------
 
 
