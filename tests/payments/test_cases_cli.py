@@ -65,6 +65,11 @@ def test_cases_open_list_work_and_refuse(workdir: Path) -> None:
     assert "CASE-2" in _run("payments", "cases", *db, "--status", "open", "--priority", "P4")
     late = _run("payments", "cases", *db, "--breach", "breached", "--as-of", "2026-12-01")
     assert "CASE-2" in late and "CASE-1" not in late
+    # Holds: on Nov 2 both loans (CASE-1 resolved on Nov 3); on Nov 3 only L2.
+    for day, loans in (("2026-11-02", ["L1", "L2"]), ("2026-11-03", ["L2"])):
+        _run("payments", "cases", *db, "holds", "--as-of", day, "--out", workdir / "h.parquet")
+        rows = pq.read_table(workdir / "h.parquet").to_pylist()
+        assert [(r["loan_id"], r["reason"]) for r in rows] == [(x, "open_case") for x in loans]
 
 
 def test_ingest_then_scorecard(workdir: Path) -> None:
@@ -90,3 +95,54 @@ def test_ingest_then_scorecard(workdir: Path) -> None:
     assert "90,909" in html and "Unknown reference" in html
     # Self-contained: nothing to fetch, nothing to run.
     assert not re.search(r"<script|<link|(src|href)=\"https?:|url\(https?:", html)
+
+
+def test_scorecard_from_reconciliation_outputs_and_a_portfolio(tmp_path: Path) -> None:
+    """End to end: a synthetic portfolio's October payments, settled by a partner CSV 0, 1 or 2
+    days later, matched in a reconciliation folder; the page shows the latency percentiles."""
+    import pyarrow as pa
+
+    from cobranza.synthetic import generate
+
+    portfolio = generate(tmp_path / "portfolio", 100, 3)
+    payments = pq.read_table(portfolio / "payments.parquet").to_pylist()
+    mx = dt.timezone(dt.timedelta(hours=-6))  # Mexico City has no DST since 2022
+    october = sorted(
+        (p for p in payments if p["paid_at"].astimezone(mx).date().month == 10
+         and p["paid_at"].astimezone(mx).date().year == 2026),
+        key=lambda p: p["payment_id"],
+    )[:20]  # fmt: skip
+    assert len(october) == 20
+    lines = ["Folio,Fecha,Importe,Estatus"]
+    for i, p in enumerate(october):
+        settled_on = p["paid_at"].astimezone(mx).date() + dt.timedelta(days=i % 3)
+        lines.append(f"T{i},{settled_on},{p['amount']},LIQUIDADO")
+    (tmp_path / "stp.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "stp.yml").write_text(
+        "rail: spei\ncurrency: MXN\ncolumns: {external_id: Folio, value_date: Fecha, "
+        "amount: Importe, status: Estatus}\nstatus_map: {LIQUIDADO: settled}\n",
+        encoding="utf-8",
+    )
+    store = tmp_path / "store"
+    _run("payments", "ingest", tmp_path / "stp.csv", "--partner", "stp", "--store", store,
+         "--format", "csv", "--mapping", tmp_path / "stp.yml")  # fmt: skip
+    rec = tmp_path / "reconciliation"
+    rec.mkdir()
+    pq.write_table(pa.table({
+        "partner_id": ["stp"] * 20, "external_id": [f"T{i}" for i in range(20)],
+        "payment_id": [p["payment_id"] for p in october], "rule": ["exact_reference"] * 20,
+    }), rec / "reconciliation_matches.parquet")  # fmt: skip
+    pq.write_table(exceptions([{"exception_id": "D1", "root_cause": "duplicate", "amount": "1",
+                                "value_date": dt.date(2026, 10, 5)}]),
+                   rec / "payment_exceptions.parquet")  # fmt: skip
+    contracts = tmp_path / "partners.yaml"
+    contracts.write_text("partners:\n  stp: {settlement_days: 1, min_success_rate: 0.9, "
+                         "max_exception_rate: 0.1}\n")  # fmt: skip
+    page = tmp_path / "sc.html"
+    _run("payments", "scorecard", "--month", "2026-10", "--contracts", contracts, "--store",
+         store, "--reconciliation", rec, "--data", portfolio, "--out", page)  # fmt: skip
+    html = page.read_text(encoding="utf-8")
+    # Latencies: seven 0s, seven 1s, six 2s. p50 = rank 10 → 1 day; p95 = rank 19 → 2 days;
+    # 14 of 20 within the 1-day contract.
+    assert "1 d / 2 d" in html and "70.0% within 1 d" in html
+    assert "50,000" in html  # 1 defect in 20 opportunities

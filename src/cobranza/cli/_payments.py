@@ -18,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import typer
@@ -77,6 +78,7 @@ AsOfOption = Annotated[
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date (default: today, Mexico City)."),
 ]  # fmt: skip
 DEFAULT_STORE = Path("cobranza-payments")
+MEXICO_CITY = ZoneInfo("America/Mexico_City")
 DEFAULT_DB = "cobranza-cases.db"
 
 
@@ -272,8 +274,8 @@ def open_(
     import pyarrow.parquet as pq
 
     with _ctx_store(ctx) as store:
-        result = store.open_cases(pq.read_table(exceptions), _day(as_of) or dt.date.today(),
-                                  actor=by)  # fmt: skip
+        day = _day(as_of) or dt.datetime.now(MEXICO_CITY).date()
+        result = store.open_cases(pq.read_table(exceptions), day, actor=by)
     console.print(f"{len(result.opened)} opened, {result.already_open} already open, "
                   f"{len(result.escalated)} escalated")  # fmt: skip
 
@@ -350,6 +352,27 @@ def aclaracion(
                                     expected_version=version))  # fmt: skip
 
 
+@cases_app.command()
+def holds(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    as_of: AsOfOption = None,
+) -> None:
+    """Write the payment_holds rows of loans with a case open on the date (reason open_case)."""
+    import pyarrow.parquet as pq
+
+    from cobranza.payments.cases import open_case_holds
+
+    day = _day(as_of) or dt.datetime.now(MEXICO_CITY).date()
+    with _ctx_store(ctx) as store:
+        table = open_case_holds(store, day)
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_file.with_name(f".{out_file.name}.tmp")
+        pq.write_table(table, tmp)
+        tmp.replace(out_file)  # readers never see half a file
+    console.print(f"{table.num_rows} holds on {day} written to [bold]{out_file}[/bold]")
+
+
 # --- scorecard -----------------------------------------------------------------------------
 
 
@@ -360,8 +383,12 @@ def scorecard(
     contracts: Annotated[Path, typer.Option("--contracts", exists=True, dir_okay=False,
                                             help="Partner contracts YAML.")],
     store: StoreOption = DEFAULT_STORE,
+    reconciliation: Annotated[Path | None, typer.Option(
+        "--reconciliation", exists=True, file_okay=False,
+        help="Output folder of `payments reconcile`: its payment_exceptions and "
+        "reconciliation_matches are used unless given below.")] = None,
     exceptions: Annotated[Path | None, typer.Option(
-        "--exceptions", help="payment_exceptions Parquet (default: STORE/"
+        "--exceptions", help="payment_exceptions Parquet (default: RECONCILIATION/ or STORE/"
         "payment_exceptions.parquet; none: no defects).")] = None,
     matches: Annotated[Path | None, typer.Option(
         "--matches", exists=True, dir_okay=False,
@@ -385,7 +412,11 @@ def scorecard(
         terms = load_partner_contracts(contracts)
         with connect(engine.value) as eng:
             eng.register_arrow("partner_transactions", read_store(store))
-            source = exceptions or store / "payment_exceptions.parquet"
+            folder = reconciliation or store
+            source = exceptions or folder / "payment_exceptions.parquet"
+            if matches is None and reconciliation is not None:
+                found = reconciliation / "reconciliation_matches.parquet"
+                matches = found if found.exists() else None
             eng.register_arrow("payment_exceptions", pq.read_table(source) if source.exists()
                                else _no_exceptions())  # fmt: skip
             match_table = payments = None

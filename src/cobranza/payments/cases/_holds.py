@@ -12,13 +12,15 @@ from cobranza.payments.cases._store import CaseStore
 
 __all__ = ["PAYMENT_HOLDS", "open_case_holds"]
 
+#: Every field nullable, like the Parquet the engines write, so these rows concatenate with the
+#: ``unapplied_credit`` holds of reconciliation (``pa.concat_tables``) into one table.
 PAYMENT_HOLDS = pa.schema(
     [
-        pa.field("loan_id", pa.string(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("source_id", pa.string(), nullable=False),
-        pa.field("since", pa.date32(), nullable=False),
-        pa.field("until", pa.date32(), nullable=True),
+        pa.field("loan_id", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("source_id", pa.string()),
+        pa.field("since", pa.date32()),
+        pa.field("until", pa.date32()),
     ]
 )
 
