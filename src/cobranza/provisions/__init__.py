@@ -11,6 +11,7 @@ probabilities are ``float``. See docs/provisions.md for what is sourced and what
 """
 
 from cobranza.provisions._age_bands import age_band_reserve
+from cobranza.provisions._book import ProvisionsResult, write_provisions
 from cobranza.provisions._checks import ProvisionInputError
 from cobranza.provisions._cnbv import CnbvResult, cnbv_reserve
 from cobranza.provisions._expressions import (
@@ -77,6 +78,8 @@ __all__ = [
     # the book at a date and the allowance walk
     "compute_provisions",
     "provision_summary",
+    "write_provisions",
+    "ProvisionsResult",
     "allowance_movements",
     "allowance_walk",
     "stage_transfers",

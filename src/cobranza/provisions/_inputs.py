@@ -101,7 +101,11 @@ def provision_inputs(
     )  # fmt: skip
     window = loans.select("loan_id", window_days=_window_days(loans.frequency))
 
-    schedule = schedule_positions(installments).join(window, "loan_id")
+    # The interest and dues needed are those of installments due by as-of, whose allocation
+    # depends only on earlier installments: the running sum need not cover the rest.
+    due_by = installments.filter(installments.due_date <= day)
+    schedule = schedule_positions(due_by).join(window, "loan_id")
+    maturities = installments.group_by("loan_id").aggregate(maturity=installments.due_date.max())
     paid = paid_to_date(payments, as_of)
     rows = schedule.left_join(paid.select("loan_id", "paid_to_date"), "loan_id")
     zero = ibis.literal(0).cast(MONEY)
@@ -111,7 +115,6 @@ def provision_inputs(
     before = rows.due_date < day
     recent = (rows.due_date <= day) & (rows.due_date > day - rows.window_days.as_interval("D"))
     per_schedule = rows.group_by("loan_id").aggregate(
-        maturity=rows.due_date.max(),
         interest=(rows.interest_due - interest_paid).sum(where=before).fill_null(0).cast(MONEY),
         due_recent=rows.due.sum(where=recent).fill_null(0).cast(MONEY),
     )
@@ -128,6 +131,7 @@ def provision_inputs(
     joined = (
         at.join(loan, "loan_id")
         .left_join(per_schedule, "loan_id")
+        .left_join(maturities, "loan_id")
         .left_join(paid_recent, "loan_id")
         .select(
             *[at[c] for c in states.columns],
@@ -136,7 +140,7 @@ def provision_inputs(
             segment=loan.segment,
             opened_on=loan.opened_on,
             principal=loan.principal,
-            maturity=per_schedule.maturity,
+            maturity=maturities.maturity,
             interest=per_schedule.interest.fill_null(zero),
             due_recent=per_schedule.due_recent.fill_null(zero),
             paid_recent=paid_recent.paid_recent.fill_null(zero),

@@ -18,6 +18,9 @@ from cobranza.provisions import BOOK_PROVISIONS_SCHEMA, WALK_LINES
 from cobranza.provisions._book import PROVISION_OUTPUTS, WALK_OUTPUTS, write_provisions
 
 AS_OF, OPENING = dt.date(2026, 10, 31), dt.date(2026, 9, 30)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::cobranza.provisions._params.ExampleParametersWarning"
+)
 
 
 @pytest.fixture(scope="module")
