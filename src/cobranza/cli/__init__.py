@@ -141,8 +141,13 @@ def demo(
 def main() -> None:
     """Console-script entry point."""
     app()
-from cobranza.cli import _strategy  # noqa: E402,F401  (registers: decide)
-from cobranza.cli import _models  # noqa: E402, F401  (registers `cobranza model`)
-from cobranza.cli import _payments  # noqa: E402, F401  (registers `cobranza payments`)
-from cobranza.cli import _provisions as _provisions  # noqa: E402
-from cobranza.cli import _features  # noqa: E402,F401  (registers `cobranza features`)
+
+
+# Each domain's commands live in their own module and register themselves on ``app``.
+from cobranza.cli import (  # noqa: E402, F401
+    _features,
+    _models,
+    _payments,
+    _provisions,
+    _strategy,
+)

@@ -445,7 +445,7 @@ def _no_exceptions() -> pa.Table:
     ]).empty_table()  # fmt: skip
 
 
-# --- PLUG-IN POINT: `payments reconcile` and `payments exceptions` ---------------------------
-# The reconcile module registers its commands on ``payments_app``; the lead connects it here:
-#     from cobranza.cli._reconcile import register as _register_reconcile
-#     plug_in(_register_reconcile)
+# `payments reconcile` and `payments exceptions` live beside reconciliation.
+from cobranza.cli._reconcile import register as _register_reconcile  # noqa: E402
+
+plug_in(_register_reconcile)
