@@ -10,6 +10,7 @@ window sums (see :func:`_competing`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import ibis
 import ibis.expr.types as ir
@@ -26,6 +27,19 @@ from cobranza.strategy._guardrails._zones import (
     zone_key,
     zone_sets,
 )
+
+_names = itertools.count(1)
+
+
+def _shared(table: ir.Table, name: str) -> ir.Table:
+    """``table`` as a named common table expression.
+
+    Ibis fuses a projection into each query that reads it, so an intermediate read by several
+    parts of the plan would be computed once per reader; a named CTE is computed once (DuckDB
+    fans it out). Names are unique per call so two verdict expressions can share a query.
+    """
+    return table.alias(f"_guardrails_{name}_{next(_names)}")
+
 
 #: Expected value that orders below every real one (null or NaN expected values).
 LOWEST = -1.7976931348623157e308
@@ -58,7 +72,7 @@ def guardrail_verdicts(
     c = c.mutate(**window_columns(c._zone, c.channel, as_of, pack)).view()
     checks = _account_checks(c, as_of, pack)
     first = ibis.cases(*[(checks[r], r) for r in ACCOUNT_RULES], else_=ibis.null("string"))
-    c = c.mutate(_pre=first.cast("string")).view()
+    c = _shared(c.mutate(_pre=first.cast("string")), "actions")
     if pack.caps.enabled:
         c = _capped(c, candidates, customers, contacts, loans, as_of, pack)
         verdict = ibis.coalesce(c._pre, c._cap)
@@ -254,7 +268,7 @@ def _capped(
         )
     else:
         e = e.mutate(_d_c=zero, _w_c=zero, _d_t=zero, _w_t=zero)
-    e = e.view()
+    e = _shared(e, "eligible")
     counts = _competing(e)
     e = e.left_join(counts, [e[k] == counts[f"_k_{k}"] for k in KEY]).select(
         e, _n_t=counts._n_t.fill_null(zero), _n_c=counts._n_c.fill_null(zero)
@@ -310,7 +324,9 @@ def _competing(e: ir.Table) -> ir.Table:
         _lo=e.loan_id.min(), _hi=e.loan_id.max()
     )
     several = spread.filter(spread._lo != spread._hi).select("_m_customer")
-    e = e.semi_join(several, e.customer_id == several._m_customer).select(*KEY, "_ev").view()
+    e = _shared(
+        e.semi_join(several, e.customer_id == several._m_customer).select(*KEY, "_ev"), "several"
+    )
     zero, one = ibis.literal(0, type="int64"), ibis.literal(1, type="int64")
     actions = e.select(
         "loan_id",
