@@ -28,7 +28,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from cobranza.contract import MONEY
+from cobranza.contract import DTYPES, MONEY
 from cobranza.ledger._calendar import MEXICO_CITY, end_of_local_day
 
 #: Columns of :func:`promise_status`, in order.
@@ -44,6 +44,9 @@ PROMISE_STATUS_COLUMNS = (
 )
 
 PROMISE_STATUSES = ("open", "kept", "broken")
+
+#: Contract timestamps (UTC instants); a date cast to one is its local midnight.
+_INSTANT = DTYPES["timestamp"]
 
 
 def add_days(date: ir.DateValue, days: int) -> ir.DateValue:
@@ -83,22 +86,26 @@ def promise_status(
 
     settled = payments.filter((payments.status == "settled") & (payments.paid_at < day_end))
     settled = settled.select(
-        pay_loan_id=settled.loan_id,
-        payment_id=settled.payment_id,
-        paid_at=settled.paid_at,
-        paid_on=settled.paid_at.cast("date"),
-        paid_amount=settled.amount,
+        pay_loan_id=settled.loan_id, paid_at=settled.paid_at, paid_amount=settled.amount
     )
-    # Only the loans that have promises are joined, so the local-date cast runs on few rows.
-    spans = made.select("promise_id", "loan_id", "made_on", "counted_until").view()
+    # Compare instants, not dates, in the join: the local midnights of made_on and of the day
+    # after counted_until are computed per promise (the session time zone is Mexico City), so
+    # only the payments that match pay for the conversion to a local date.
+    spans = made.select(
+        "promise_id",
+        "loan_id",
+        from_at=made.made_on.cast(_INSTANT),
+        until_at=add_days(made.counted_until, 1).cast(_INSTANT),
+    ).view()
     toward = spans.inner_join(
         settled,
         [
             spans.loan_id == settled.pay_loan_id,
-            settled.paid_on >= spans.made_on,
-            settled.paid_on <= spans.counted_until,
+            settled.paid_at >= spans.from_at,
+            settled.paid_at < spans.until_at,
         ],
-    ).select("promise_id", "paid_on", "paid_at", "payment_id", "paid_amount")
+    )
+    toward = toward.select("promise_id", "paid_amount", paid_on=toward.paid_at.cast("date"))
     # The running sum per day: all payments of one day enter together, so the day it reaches
     # the amount does not depend on how payments within a day are ordered.
     per_day = toward.group_by("promise_id", "paid_on").aggregate(

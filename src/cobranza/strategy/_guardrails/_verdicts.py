@@ -127,7 +127,10 @@ def _loan_flags(
         parts.append(active.select(_f_loan=active.loan_id, _kind=ibis.literal("hold")))
     if pack.promise_open.enabled and promises is not None:
         rule = pack.promise_open
-        status = promise_status(promises, payments, as_of, grace_days=rule.grace_days)
+        # Only a promise due on or after this day (or within its grace) can still suppress.
+        last_due = as_of - dt.timedelta(days=rule.grace_days if rule.through_grace else 0)
+        recent = promises.filter(promises.due_on >= ibis.date(last_due))
+        status = promise_status(recent, payments, as_of, grace_days=rule.grace_days)
         still = status.status == "open"
         if not rule.through_grace:
             still &= day <= status.due_on
@@ -229,87 +232,116 @@ def _capped(
     as_of: dt.date,
     pack: GuardrailPack,
 ) -> ir.Table:
-    """``c`` plus ``_cap``: the first frequency cap the action breaks (null: none)."""
+    """``c`` plus ``_cap``: the first frequency cap the action breaks (null: none).
+
+    Only actions that no account rule blocks and whose channel is capped ("eligible") are
+    looked at, on a narrow table; the few that a cap blocks join back to ``c`` by the
+    candidate key (loan_id, option_rank, customer_id, channel).
+    """
     caps = pack.caps
     zero = ibis.literal(0, type="int64")
+    ev = c.expected_value
+    eligible = c._pre.isnull() & ~c.channel.isin(caps.exempt_channels or ("",))
+    e = c.filter(eligible).select(*KEY, _ev=ibis.ifelse(ev.isnull() | ev.isnan(), LOWEST, ev))
     if contacts is not None:
         per_channel, per_customer = _history(contacts, candidates, loans, customers, as_of, pack)
-        c = c.left_join(
+        e = e.left_join(
             per_channel,
-            [c.customer_id == per_channel._hc_customer, c.channel == per_channel._hc_channel],
-        ).select(c, _d_c=per_channel._d_c.fill_null(zero), _w_c=per_channel._w_c.fill_null(zero))
-        c = c.left_join(per_customer, c.customer_id == per_customer._ht_customer).select(
-            c, _d_t=per_customer._d_t.fill_null(zero), _w_t=per_customer._w_t.fill_null(zero)
+            [e.customer_id == per_channel._hc_customer, e.channel == per_channel._hc_channel],
+        ).select(e, _d_c=per_channel._d_c.fill_null(zero), _w_c=per_channel._w_c.fill_null(zero))
+        e = e.left_join(per_customer, e.customer_id == per_customer._ht_customer).select(
+            e, _d_t=per_customer._d_t.fill_null(zero), _w_t=per_customer._w_t.fill_null(zero)
         )
     else:
-        c = c.mutate(_d_c=zero, _w_c=zero, _d_t=zero, _w_t=zero)
-    c = _competing(c.view(), caps.exempt_channels)
-    n_c, n_t = c._n_c + 1, c._n_t + 1
+        e = e.mutate(_d_c=zero, _w_c=zero, _d_t=zero, _w_t=zero)
+    e = e.view()
+    counts = _competing(e)
+    e = e.left_join(counts, [e[k] == counts[f"_k_{k}"] for k in KEY]).select(
+        e, _n_t=counts._n_t.fill_null(zero), _n_c=counts._n_c.fill_null(zero)
+    )
+    n_c, n_t = e._n_c + 1, e._n_t + 1
 
     def per_channel_cap(limits: dict[str, int]) -> ir.Value:
         if not limits:
             return ibis.null("int64")
-        return ibis.cases(*[(c.channel == ch, n) for ch, n in limits.items()], else_=None)
+        return ibis.cases(*[(e.channel == ch, n) for ch, n in limits.items()], else_=None)
 
     daily_c, weekly_c = per_channel_cap(caps.daily), per_channel_cap(caps.weekly)
     off = ibis.literal(False)
     checks = {
-        "cap_daily_channel": (c._d_c + n_c > daily_c).fill_null(False),
-        "cap_daily_total": (c._d_t + n_t > caps.daily_total) if caps.daily_total is not None
+        "cap_daily_channel": (e._d_c + n_c > daily_c).fill_null(False),
+        "cap_daily_total": (e._d_t + n_t > caps.daily_total) if caps.daily_total is not None
         else off,
-        "cap_weekly_channel": (c._w_c + n_c > weekly_c).fill_null(False),
-        "cap_weekly_total": (c._w_t + n_t > caps.weekly_total) if caps.weekly_total is not None
+        "cap_weekly_channel": (e._w_c + n_c > weekly_c).fill_null(False),
+        "cap_weekly_total": (e._w_t + n_t > caps.weekly_total) if caps.weekly_total is not None
         else off,
     }  # fmt: skip
-    cap = ibis.cases(*[(c._elig & checks[r], r) for r in CAP_RULES], else_=ibis.null("string"))
-    return c.mutate(_cap=cap.cast("string"))
+    first = ibis.cases(*[(checks[r], i) for i, r in enumerate(CAP_RULES)], else_=None)
+    e = e.mutate(_cap_i=first.cast("int32"))
+    blocked = (
+        e.filter(e._cap_i.notnull())
+        .group_by(*[e[k].name(f"_b_{k}") for k in KEY])
+        .aggregate(_cap_i=e._cap_i.min())
+    )
+    name = ibis.cases(*[(blocked._cap_i == i, r) for i, r in enumerate(CAP_RULES)], else_=None)
+    blocked = blocked.mutate(_cap=name.cast("string"))
+    return c.left_join(blocked, [c[k] == blocked[f"_b_{k}"] for k in KEY]).select(
+        c, _cap=blocked._cap
+    )
 
 
-def _competing(c: ir.Table, exempt: tuple[str, ...]) -> ir.Table:
-    """``_n_t`` / ``_n_c``: how many OTHER loans of the same customer have an eligible action
-    (one no account rule blocks; all channels / the same channel) ranked before this one, by
-    expected value descending then loan_id.
+#: The candidate key the cap verdicts join back on (INTERFACES §C: one row per loan_id and
+#: option_rank; customer and channel make a malformed duplicate harmless).
+KEY = ("loan_id", "option_rank", "customer_id", "channel")
 
-    Each loan emits at most one action, so an action is safe under a cap when the history
-    plus those loans plus itself fit in it. Computed as a running count over the union of the
-    candidates with one "representative" row per competing loan (its best eligible expected
-    value); representatives sort after candidates at an equal key, so only strictly earlier
-    ones count, and a loan's own representative is taken off when it is earlier.
+
+def _competing(e: ir.Table) -> ir.Table:
+    """For eligible actions of customers with several loans: ``_n_t`` / ``_n_c``, how many
+    OTHER loans of the same customer have an eligible action (any channel / the same channel)
+    ranked before this one, by expected value descending then loan_id. (Everyone else: 0.)
+
+    Each loan sends at most one action, so an action is safe under a cap when the history plus
+    those loans plus itself fit in it. Computed as a running count over the union of the
+    actions with one "representative" row per loan (its best expected value): representatives
+    sort after actions at an equal key, so only strictly earlier ones count, and a loan's own
+    representative is taken off when it is earlier.
     """
-    ev = c.expected_value
-    ev = ibis.ifelse(ev.isnull() | ev.isnan(), LOWEST, ev)
-    elig = c._pre.isnull() & ~c.channel.isin(exempt or ("",))
-    c = c.mutate(_ev=ev, _elig=elig).view()
-    eligible_ev = ibis.ifelse(c._elig, c._ev, ibis.null("float64"))
-    c = c.mutate(
-        _own_t=eligible_ev.max().over(group_by=[c.customer_id, c.loan_id]),
-        _own_c=eligible_ev.max().over(group_by=[c.customer_id, c.loan_id, c.channel]),
-        _rep_t=ibis.literal(0, type="int64"),
-        _rep_c=ibis.literal(0, type="int64"),
-        _is_rep=ibis.literal(0, type="int8"),
+    spread = e.group_by(_m_customer=e.customer_id).aggregate(
+        _lo=e.loan_id.min(), _hi=e.loan_id.max()
     )
-    schema = c.schema()
-    eligible = c.filter(c._elig)
-    reps_t = eligible.group_by("customer_id", "loan_id").aggregate(_ev=eligible._ev.max())
-    reps_c = eligible.group_by("customer_id", "loan_id", "channel").aggregate(
-        _ev=eligible._ev.max()
+    several = spread.filter(spread._lo != spread._hi).select("_m_customer")
+    e = e.semi_join(several, e.customer_id == several._m_customer).select(*KEY, "_ev").view()
+    zero, one = ibis.literal(0, type="int64"), ibis.literal(1, type="int64")
+    actions = e.select(
+        "loan_id",
+        option_rank=e.option_rank.cast("int32"),
+        customer_id="customer_id",
+        channel="channel",
+        _ev="_ev",
+        _own_t=e._ev.max().over(group_by=[e.customer_id, e.loan_id]),
+        _own_c=e._ev.max().over(group_by=[e.customer_id, e.loan_id, e.channel]),
+        _rep_t=zero,
+        _rep_c=zero,
+        _is_rep=zero,
     )
+    reps_t = e.group_by("customer_id", "loan_id").aggregate(_ev=e._ev.max())
+    reps_c = e.group_by("customer_id", "loan_id", "channel").aggregate(_ev=e._ev.max())
 
-    def as_rows(reps: ir.Table, kind: str) -> ir.Table:
-        given = {
-            "_rep_t": ibis.literal(1 if kind == "t" else 0, type="int64"),
-            "_rep_c": ibis.literal(1 if kind == "c" else 0, type="int64"),
-            "_is_rep": ibis.literal(1, type="int8"),
-            "_elig": ibis.literal(False),
-        }
-        values = {
-            name: given[name] if name in given else
-            reps[name].cast(dtype) if name in reps.columns else ibis.null(dtype)
-            for name, dtype in schema.items()
-        }  # fmt: skip
-        return reps.select(**values)
+    def as_rows(reps: ir.Table, rep_t: ir.Value, rep_c: ir.Value) -> ir.Table:
+        return reps.select(
+            loan_id=reps.loan_id,
+            option_rank=ibis.null("int32"),
+            customer_id=reps.customer_id,
+            channel=reps.channel if "channel" in reps.columns else ibis.null("string"),
+            _ev=reps._ev,
+            _own_t=ibis.null("float64"),
+            _own_c=ibis.null("float64"),
+            _rep_t=rep_t,
+            _rep_c=rep_c,
+            _is_rep=one,
+        )
 
-    rows = ibis.union(c, as_rows(reps_t, "t"), as_rows(reps_c, "c"))
+    rows = ibis.union(actions, as_rows(reps_t, one, zero), as_rows(reps_c, zero, one))
     order = [ibis.desc(rows._ev), rows.loan_id, rows._is_rep]
     before_t = ibis.window(group_by=rows.customer_id, order_by=order, rows=(None, 0))
     before_c = ibis.window(group_by=[rows.customer_id, rows.channel], order_by=order,
@@ -320,4 +352,6 @@ def _competing(c: ir.Table, exempt: tuple[str, ...]) -> ir.Table:
     ).filter(lambda t: t._is_rep == 0)
     own_t = (counted._own_t > counted._ev).fill_null(False).cast("int64")
     own_c = (counted._own_c > counted._ev).fill_null(False).cast("int64")
-    return counted.mutate(_n_t=counted._ahead_t - own_t, _n_c=counted._ahead_c - own_c).view()
+    return counted.group_by(*[counted[k].name(f"_k_{k}") for k in KEY]).aggregate(
+        _n_t=(counted._ahead_t - own_t).max(), _n_c=(counted._ahead_c - own_c).max()
+    )
