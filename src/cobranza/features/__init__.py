@@ -7,7 +7,7 @@ the parameters are the inputs, description, unit and formula in the docstring); 
 
 from cobranza.features._compute import CATALOG, accounts_at, compute_features
 from cobranza.features._driver import Driver, Variable, variable
-from cobranza.features._targets import TARGET_COLUMNS, horizon, targets
+from cobranza.features._targets import TARGET_COLUMNS, horizon, labelled, targets
 from cobranza.features._write import write_features
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "accounts_at",
     "compute_features",
     "horizon",
+    "labelled",
     "targets",
     "variable",
     "write_features",

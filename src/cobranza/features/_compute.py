@@ -61,8 +61,9 @@ def compute_features(
     column per catalog variable (all of :data:`CATALOG` unless ``variables`` names some).
 
     ``tables`` maps the contract table names to Ibis tables as :func:`cobranza.contract.load`
-    returns them (it registers absent optional tables, ``contacts`` and ``promises``, empty). Nothing dated after ``as_of``
-    is read: payments, contacts and promises are cut at the end of the Mexico City day.
+    returns them (it registers absent optional tables, ``contacts`` and ``promises``, empty).
+    Nothing dated after ``as_of`` is read: payments, contacts and promises are cut at the end
+    of the Mexico City day.
     """
     names = list(CATALOG) if variables is None else list(variables)
     unknown = [name for name in names if name not in CATALOG]

@@ -22,7 +22,7 @@ A variable's ``fill`` replaces its nulls (0 for counts of loans with no rows). T
 referenced once, so the account state is computed once even on engines that inline shared
 subqueries (Spark).
 
-We wrote this (~100 lines) instead of pinning ``sf-hamilton``: Hamilton computes values, not
+We wrote this instead of pinning ``sf-hamilton``: Hamilton computes values, not
 one relational plan, so it would still need this frame assembly (join per-loan tables, add
 row-wise formulas) around it, and it brings pandas as a hard dependency and telemetry that is
 on by default.

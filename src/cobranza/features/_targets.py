@@ -7,13 +7,13 @@ All four are exact to the day, from the settle dates of the installments (see ``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
 
-from cobranza.features._compute import accounts_at
+from cobranza.features._compute import accounts_at, compute_features
 from cobranza.features._history import max_dpd_between, payments_between, settle_dates
 from cobranza.ledger import DEFAULT_BUCKETS, Buckets
 
@@ -112,4 +112,22 @@ def targets(
         cure_30=ibis.ifelse(late, cured.cure_30.fill_null(False), null),
         cure_60=ibis.ifelse(late, cured.cure_60.fill_null(False), null),
         roll=roll,
+    )
+
+
+def labelled(
+    tables: Mapping[str, ir.Table],
+    as_of: dt.date,
+    *,
+    pay_share: float | str | Decimal = 0.5,
+    buckets: Buckets = DEFAULT_BUCKETS,
+    states: ir.Table | None = None,
+    variables: Sequence[str] | None = None,
+) -> ir.Table:
+    """:func:`compute_features` with the :func:`targets` columns ``pay``, ``cure_30``,
+    ``cure_60``, ``roll`` appended: one training row per active loan at ``as_of``."""
+    table = compute_features(tables, as_of, states, variables)
+    outcome = targets(tables, as_of, pay_share=pay_share, buckets=buckets, states=states)
+    return table.left_join(outcome, "loan_id").select(
+        table, *[outcome[c] for c in TARGET_COLUMNS[2:]]
     )

@@ -12,7 +12,7 @@ from cobranza._errors import InvalidPortfolio
 from cobranza.contract import discover, load, validate
 from cobranza.engine import Engine, connect
 from cobranza.features._compute import compute_features
-from cobranza.features._targets import targets
+from cobranza.features._targets import labelled
 from cobranza.ledger import account_states
 
 #: The engine view holding the account states the features read.
@@ -48,12 +48,10 @@ def write_features(
             account_states(tables["loans"], tables["installments"], tables["payments"], as_of),
         )
         states = eng.table(STATES_VIEW)
-        table = compute_features(tables, as_of, states)
         if with_targets:
-            outcome = targets(tables, as_of, states=states).drop("as_of")
-            table = table.left_join(outcome, "loan_id").select(
-                table, *[outcome[c] for c in outcome.columns if c != "loan_id"]
-            )
+            table = labelled(tables, as_of, states=states)
+        else:
+            table = compute_features(tables, as_of, states)
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
         os.close(fd)
