@@ -9,6 +9,7 @@
 
 from cobranza.models._artefact import FORMAT, KINDS, STATUSES, Model
 from cobranza.models._compile import bin_index, score_expression, with_raw
+from cobranza.models._demo import DEMO_APPROVER, demo_pay_model
 from cobranza.models._errors import IllegalTransition, ModelError, ModelNotFound, ModelNotUsable
 from cobranza.models._estimators import LightGBMChallenger, ScorecardModel
 from cobranza.models._monitoring import MONITORING_SCHEMA, MonitoringThresholds, model_monitoring
@@ -25,6 +26,7 @@ from cobranza.models._train import (
 from cobranza.models._uci import UCI_TARGET, UCI_VARIABLES, uci_features
 
 __all__ = [
+    "DEMO_APPROVER",
     "FORMAT",
     "KINDS",
     "MONITORING_SCHEMA",
@@ -44,6 +46,7 @@ __all__ = [
     "TrainingResult",
     "TrainingSpec",
     "bin_index",
+    "demo_pay_model",
     "load_source",
     "load_spec",
     "model_monitoring",

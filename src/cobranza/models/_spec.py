@@ -98,6 +98,7 @@ class TrainingSpec(_Strict):
     target: str
     source: Source | None = None
     variables: list[str] | None = None
+    exclude: list[str] = []
     categorical: list[str] = []
     special_codes: dict[str, list[float | str]] = {}
     population: list[Condition] = []

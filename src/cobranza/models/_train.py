@@ -27,6 +27,8 @@ __all__ = ["TrainingResult", "load_source", "train", "train_from_table", "train_
 
 #: Columns that identify a row rather than describe it: never variables.
 KEYS = ("loan_id", "customer_id", "as_of", "_row")
+#: The features helper's targets: outcomes, never variables of another target's model.
+TARGETS = ("pay", "cure_30", "cure_60", "roll")
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def _variables(spec: TrainingSpec, frame: pd.DataFrame) -> list[str]:
         if missing:
             raise ModelError(f"variables not in the table: {', '.join(missing)}")
         return list(spec.variables)
-    skip = {*KEYS, spec.target, spec.bucket_column}
+    skip = {*KEYS, *TARGETS, *spec.exclude, spec.target, spec.bucket_column}
     return [
         c
         for c in frame.columns

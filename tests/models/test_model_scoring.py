@@ -134,3 +134,27 @@ def test_categorical_tree_splits_are_refused(
     duckdb_engine.register_arrow("features", pa.Table.from_pandas(_frame(10)))
     with pytest.raises(ModelError, match="categorical"):
         score_expression(Model(data), duckdb_engine.table("features"))
+
+
+def test_money_columns_train_and_score_as_doubles(duckdb_engine: Engine) -> None:
+    from decimal import Decimal
+
+    frame = _frame(1200, seed=5)
+    balance = pa.array(
+        [Decimal(f"{v:.2f}") for v in np.random.default_rng(5).gamma(2, 4000, 1200)],
+        type=pa.decimal128(18, 2),
+    )
+    table = pa.Table.from_pandas(frame).append_column("balance", balance)
+    spec = TrainingSpec(name="with_money", target="pay", categorical=["channel"], lightgbm=None)
+    result = train(spec, table)
+    model = result.scorecard
+    assert "balance" in model.variables  # DECIMAL money is a numeric variable
+    got = _scores(duckdb_engine, model, table)
+    reference = (
+        train(spec, table)
+        .fitted["scorecard"]
+        .score(
+            table.to_pandas().assign(balance=lambda f: f["balance"].astype(float))[model.variables]
+        )
+    )
+    np.testing.assert_array_equal(got["score"].to_numpy(), reference)

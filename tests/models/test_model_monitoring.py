@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
-from test_scoring import SPEC, _frame
+from test_model_scoring import SPEC, _frame
 
 from cobranza.engine import Engine
 from cobranza.models import MONITORING_SCHEMA, TrainingResult, model_monitoring, train_models

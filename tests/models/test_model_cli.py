@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from test_scoring import _frame
+from test_model_scoring import _frame
 from typer.testing import CliRunner
 
 from cobranza.cli import app
