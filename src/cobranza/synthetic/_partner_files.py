@@ -153,7 +153,7 @@ def write_partner_files(
     book: str | Path,
     out: str | Path,
     *,
-    days: int = 45,
+    days: int = 60,
     seed: int = 0,
     rates: DefectRates | None = None,
     settlement_days: Mapping[str, int] | None = None,
@@ -166,7 +166,7 @@ def write_partner_files(
         out: Folder to create (atomically): ``<partner_id>/<files>``, ``ground_truth.csv`` and
             ``manifest.json``.
         days: Payments made in ``[as_of − days, as_of]`` are settled in the files; reconcile
-            with ``lookback_days = days``.
+            with ``lookback_days = days`` (the default, 60, is reconciliation's default).
         seed: Randomness of the defects; the same book, seed and rates give the same files.
         rates: Defect rates (:class:`DefectRates`).
         settlement_days: Contract days per partner (default :data:`DEMO_SETTLEMENT_DAYS`).
