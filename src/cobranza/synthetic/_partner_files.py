@@ -153,7 +153,7 @@ def write_partner_files(
     book: str | Path,
     out: str | Path,
     *,
-    days: int = 45,
+    days: int = 60,
     seed: int = 0,
     rates: DefectRates | None = None,
     settlement_days: Mapping[str, int] | None = None,
@@ -166,7 +166,7 @@ def write_partner_files(
         out: Folder to create (atomically): ``<partner_id>/<files>``, ``ground_truth.csv`` and
             ``manifest.json``.
         days: Payments made in ``[as_of − days, as_of]`` are settled in the files; reconcile
-            with ``lookback_days = days``.
+            with ``lookback_days = days`` (the default, 60, is reconciliation's default).
         seed: Randomness of the defects; the same book, seed and rates give the same files.
         rates: Defect rates (:class:`DefectRates`).
         settlement_days: Contract days per partner (default :data:`DEMO_SETTLEMENT_DAYS`).
@@ -351,7 +351,8 @@ def write_partner_files(
                 f"customer paid twice; {tx.external_id} settled the payment",
             )
     for p in unapplied:
-        # A credit the lender never recorded, a week after a payment of the same loan.
+        # A second credit the lender never recorded, three days after a payment of the loan
+        # (which settles normally): the customer paid and the lender does not know it.
         day = p.paid_on + dt.timedelta(days=3)
         ref = p.reference if p.partner in _STP else oxxo_ref.get(p.loan_id, p.reference)
         tx = settle(p, day, p.amount, ref)
@@ -366,7 +367,6 @@ def write_partner_files(
             p.loan_id,
             "credit with no lender payment",
         )
-    # The original payment of an unapplied-credit loan settles normally (already in txs).
 
     # Daily batches of card and direct-debit processors, net of fees, settled the next day.
     batches: dict[tuple[str, dt.date], list[_Pay]] = defaultdict(list)

@@ -99,8 +99,9 @@ def rule_pairs(
 ) -> ir.Table:
     """Pairs (PAIR_COLUMNS) found by ``rule`` among open transactions ``tx`` and payments ``pay``.
 
-    ``tx_keys``/``pay_keys`` (partner_id, key, tx_key|pay_key) list each side's matching keys:
-    ``R:`` + reference and ``L:`` + loan id.
+    ``tx_keys``/``pay_keys`` (partner_id, key, tx_key|pay_key) list the matching keys: one per
+    transaction (``L:`` + resolved loan, else ``R:`` + reference), ``L:`` + loan id and
+    ``R:`` + reference per payment; so each candidate pair appears once.
     """
     if rule.kind == "reference":
         return _reference(rule, tx, pay, tx_keys, pay_keys)
@@ -116,10 +117,8 @@ def _reference(
 ) -> ir.Table:
     tk = tx_keys.semi_join(tx, tx_keys.tx_key == tx.tx_key)
     pk = pay_keys.semi_join(pay, pay_keys.pay_key == pay.pay_key)
-    cand = (
-        tk.join(pk, [tk.partner_id == pk.partner_id, tk.key == pk.key])
-        .select(tk.tx_key, pk.pay_key)
-        .distinct()
+    cand = tk.join(pk, [tk.partner_id == pk.partner_id, tk.key == pk.key]).select(
+        tk.tx_key, pk.pay_key
     )
     t = tx.select("tx_key", "amount", "gross", "value_date", "rail")
     p = pay.select("pay_key", pay_amount=pay.amount, paid_on=pay.paid_on)
@@ -253,10 +252,8 @@ def reversal_pairs(rev: ir.Table, pay: ir.Table, tx_keys: ir.Table, pay_keys: ir
     """A reversal, return or chargeback paired with the payment it takes back."""
     tk = tx_keys.semi_join(rev, tx_keys.tx_key == rev.tx_key)
     pk = pay_keys.semi_join(pay, pay_keys.pay_key == pay.pay_key)
-    cand = (
-        tk.join(pk, [tk.partner_id == pk.partner_id, tk.key == pk.key])
-        .select(tk.tx_key, pk.pay_key)
-        .distinct()
+    cand = tk.join(pk, [tk.partner_id == pk.partner_id, tk.key == pk.key]).select(
+        tk.tx_key, pk.pay_key
     )
     t = rev.select("tx_key", "abs_amount", "gross", "value_date")
     p = pay.select("pay_key", pay_amount="amount", paid_on="paid_on", p_status="status")

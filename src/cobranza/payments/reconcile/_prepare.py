@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.datatypes as dtypes
@@ -23,6 +24,8 @@ __all__ = [
     "MONEY", "known_loans", "money", "partner_terms", "prepare_payments", "prepare_transactions",
     "reference_directory",
 ]  # fmt: skip
+
+MEXICO_CITY = ZoneInfo("America/Mexico_City")
 
 #: Money in reconciliation: the partner files' exact decimal(20, 5) on both sides.
 MONEY = dtypes.Decimal(20, 5)
@@ -53,15 +56,18 @@ def reference_directory(
     Sources: loan ids themselves, references of the lender's payments made on or before as-of,
     and ``references`` (columns ``reference``, ``loan_id``: CLABEs, OXXO references).
     """
-    local_day = payments.paid_at.cast("date")
+    # Compared with the instant the as-of day ends in Mexico City: no per-row zone conversion.
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), MEXICO_CITY)
+    applied = (
+        payments.filter(payments.reference.notnull(), payments.paid_at < end.astimezone(dt.UTC))
+        .select("reference", "loan_id")
+        .distinct()
+    )
+    ids = loans if loans is not None else payments.select("loan_id").distinct()
     parts = [
-        payments.filter(payments.reference.notnull(), local_day <= as_of).select(
-            ref=_norm(payments.reference), loan_id=payments.loan_id
-        ),
-        payments.select(ref=_norm(payments.loan_id), loan_id=payments.loan_id),
+        applied.select(ref=_norm(applied.reference), loan_id=applied.loan_id),
+        ids.select(ref=_norm(ids.loan_id), loan_id=ids.loan_id),
     ]
-    if loans is not None:
-        parts.append(loans.select(ref=_norm(loans.loan_id), loan_id=loans.loan_id))
     if references is not None:
         parts.append(
             references.select(ref=_norm(references.reference.cast("string")),
@@ -69,10 +75,9 @@ def reference_directory(
         )  # fmt: skip
     parts = [p.cast({"ref": "string", "loan_id": "string"}) for p in parts]
     union = ibis.union(*parts, distinct=True).filter(ibis._.ref.notnull())
-    grouped = union.group_by("ref").aggregate(
-        loans=union.loan_id.nunique(), loan_id=union.loan_id.min()
-    )
-    return grouped.filter(grouped.loans == 1).select("ref", "loan_id")
+    grouped = union.group_by("ref").aggregate(first=union.loan_id.min(), last=union.loan_id.max())
+    unique = grouped.filter(grouped.first == grouped.last)
+    return unique.select("ref", loan_id=unique.first)
 
 
 def known_loans(payments: ir.Table, loans: ir.Table | None) -> ir.Table:

@@ -95,18 +95,35 @@ class _Scratch:
         return int(self.engine.fetch(table.count().name("n").as_table()).column(0)[0].as_py())
 
 
-def _keys(table: ir.Table, key_column: str) -> ir.Table:
-    by_ref = table.filter(table.ref.notnull()).select(
-        partner_id=table.partner_id.cast("string"),
-        key=("R:" + table.ref).cast("string"),
-        **{key_column: table[key_column].cast("string")},
+def _payment_keys(pay: ir.Table) -> ir.Table:
+    """``L:`` + loan id for every payment, and ``R:`` + reference when it has one."""
+    by_ref = pay.filter(pay.ref.notnull()).select(
+        partner_id=pay.partner_id.cast("string"),
+        key=("R:" + pay.ref).cast("string"),
+        pay_key=pay.pay_key.cast("string"),
     )
-    by_loan = table.filter(table.loan_id.notnull()).select(
-        partner_id=table.partner_id.cast("string"),
-        key=("L:" + table.loan_id).cast("string"),
-        **{key_column: table[key_column].cast("string")},
+    by_loan = pay.select(
+        partner_id=pay.partner_id.cast("string"),
+        key=("L:" + pay.loan_id).cast("string"),
+        pay_key=pay.pay_key.cast("string"),
     )
-    return ibis.union(by_ref, by_loan, distinct=True)
+    return ibis.union(by_ref, by_loan, distinct=False)
+
+
+def _transaction_keys(tx: ir.Table) -> ir.Table:
+    """One key per transaction: its loan when the reference resolves, else the reference.
+
+    A reference that resolves to a loan resolves for every payment carrying it (the directory
+    holds the lender's references), so the loan key finds them all; a single key per side
+    keeps candidate pairs unique without a DISTINCT.
+    """
+    key = ibis.coalesce("L:" + tx.loan_id, "R:" + tx.ref)
+    t = tx.filter(key.notnull())
+    return t.select(
+        partner_id=t.partner_id.cast("string"),
+        key=ibis.coalesce("L:" + t.loan_id, "R:" + t.ref).cast("string"),
+        tx_key=t.tx_key.cast("string"),
+    )
 
 
 def reconcile(
@@ -141,14 +158,16 @@ def reconcile(
     s = _Scratch(engine, prefix)
     terms_in = s.name("terms_in")
     terms = s.keep("terms", partner_terms(engine, terms_in, transactions, settlement_days, cfg))
-    directory = reference_directory(payments, as_of, loans=loans, references=references)
+    directory = s.keep(
+        "directory", reference_directory(payments, as_of, loans=loans, references=references)
+    )
     tx = s.keep(
         "tx",
         prepare_transactions(transactions, directory, known_loans(payments, loans), as_of, cfg),
     )
     pay = s.keep("pay", prepare_payments(payments, terms, as_of, cfg))
-    tx_keys = s.keep("tx_keys", _keys(tx, "tx_key"))
-    pay_keys = s.keep("pay_keys", _keys(pay, "pay_key"))
+    tx_keys = s.keep("tx_keys", _transaction_keys(tx))
+    pay_keys = s.keep("pay_keys", _payment_keys(pay))
 
     credits = tx.filter(tx.kind == "credit", tx.copy_rank == 0)
     found: list[ir.Table] = []
