@@ -14,7 +14,9 @@ from cobranza.provisions import (
     AgeBandTable,
     CnbvConsumer,
     ExampleParametersWarning,
+    Ifrs9Ecl,
     Ifrs9Staging,
+    ProvisionMatrixRates,
     bundled_params,
     load_age_bands,
     load_ifrs9_staging,
@@ -43,7 +45,10 @@ def write(tmp_path: Path, text: str, name: str = "table.yaml") -> Path:
 
 
 def test_bundled_files_load() -> None:
-    assert bundled_params() == ["cnbv_consumer_example", "ifrs9_default", "socap_nivel_basico"]
+    assert bundled_params() == [
+        "cnbv_consumer_example", "ifrs9_default", "ifrs9_ecl_example", "provision_matrix_example",
+        "rollrate_example", "socap_nivel_basico",
+    ]  # fmt: skip
     socap = load_age_bands()
     assert isinstance(socap, AgeBandTable) and socap.example is False
     assert socap.source.dof_date == dt.date(2012, 6, 4)
@@ -56,6 +61,14 @@ def test_bundled_files_load() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExampleParametersWarning)
         assert isinstance(load_params("cnbv_consumer_example"), CnbvConsumer)
+        ecl = load_params("ifrs9_ecl_example")
+        assert isinstance(ecl, Ifrs9Ecl) and ecl.pd is not None and ecl.pd.keys() == ecl.lgd.keys()
+        rollrate = load_params("rollrate_example")
+        assert isinstance(rollrate, Ifrs9Ecl) and rollrate.pd is None and rollrate.pd_months == 12
+        matrix = load_params("provision_matrix_example")
+        assert isinstance(matrix, ProvisionMatrixRates)
+        assert matrix.loss_rates["current"] == Decimal("0.02")
+        assert all(load_params(n).example for n in ("ifrs9_ecl_example", "rollrate_example"))
 
 
 def test_a_good_file_loads_numbers_as_exact_decimals(tmp_path: Path) -> None:
