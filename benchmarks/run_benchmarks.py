@@ -4,9 +4,14 @@ Run from ``benchmarks/``::
 
     python run_benchmarks.py --loans 1000000
 
-Each measurement runs in its own process so that its peak memory (max RSS) is its own; the
-engine and the pandas baseline run side by side in the same invocation because these machines
-are noisy and only ratios measured together mean anything.
+Each measurement runs in its own process so that its peak memory (max RSS) and its CPU time
+(user + system, DuckDB's threads included) are its own; the engine and the pandas baseline run
+side by side in the same invocation because these machines are noisy and only ratios measured
+together mean anything. CPU time is the steadier figure when other work shares the cores.
+
+To compare a change against an earlier version, export that version's ``src`` (e.g.
+``git archive BASE src | tar -x -C /tmp/base``) and pass it with ``--compare /tmp/base/src``:
+each step then runs alternately on both trees, ``--repeat`` times.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -53,24 +59,55 @@ def _child(step: str, data: Path, out: Path) -> dict[str, float]:
     else:
         raise SystemExit(f"unknown step {step}")
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": round(seconds, 2), "peak_mb": round(peak_mb)}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result = {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_mb": round(usage.ru_maxrss / 1024),
+    }
+    if step == "run":
+        manifest = json.loads((out / "run.json").read_text())
+        result["timings"] = manifest["timings_seconds"]
+    return result
 
 
-def measure(step: str, data: Path, out: Path) -> dict[str, float]:
+def measure(step: str, data: Path, out: Path, src: Path | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, __file__, "--child", step, str(data), str(out)],
-        cwd=HERE, capture_output=True, text=True, check=False,
+        cwd=HERE, capture_output=True, text=True, check=False, env=env,
     )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"{step} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def compare(data: Path, steps: list[str], base: Path, repeat: int) -> None:
+    """Each step on the base tree and on this one, alternately, ``repeat`` times."""
+    this = HERE.parent / "src"
+    print("| step | tree | wall time (s) | CPU time (s) | peak memory (MB) |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for step in steps:
+        for _ in range(repeat):
+            for label, src in (("before", base), ("after", this)):
+                r = measure(step, data, WORK / f"{step}-{label}", src)
+                print(f"| {step} | {label} | {r['seconds']} | {r['cpu_seconds']} | "
+                      f"{r['peak_mb']} |", flush=True)  # fmt: skip
+                if "timings" in r:
+                    print(f"|  | {label} steps: {r['timings']} | | | |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--child", nargs=3, metavar=("STEP", "DATA", "OUT"))
+    parser.add_argument("--compare", type=Path, metavar="SRC",
+                        help="an earlier version's src folder to measure side by side")  # fmt: skip
+    parser.add_argument("--steps", default="account_state,run",
+                        help="steps to compare (account_state, run, pandas)")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     if args.child:
         step, data, out = args.child
@@ -78,6 +115,9 @@ def main() -> None:
         return
 
     data = WORK / f"book-{args.loans}"
+    if args.compare:
+        compare(data, args.steps.split(","), args.compare.resolve(), args.repeat)
+        return
     results: dict[str, dict[str, float]] = {}
     if not (data / "loans.parquet").exists():
         results["generate"] = measure("generate", data, Path(str(args.loans)))
@@ -93,10 +133,12 @@ def main() -> None:
         results["account_state (pandas)"]["seconds"] / results["account_state (DuckDB)"]["seconds"]
     )
     print(f"rows: {rows}")
-    print("| step | wall time (s) | peak memory (MB) |")
-    print("| --- | ---: | ---: |")
+    print("| step | wall time (s) | CPU time (s) | peak memory (MB) |")
+    print("| --- | ---: | ---: | ---: |")
     for step, r in results.items():
-        print(f"| {step} | {r['seconds']} | {r['peak_mb']} |")
+        print(f"| {step} | {r['seconds']} | {r['cpu_seconds']} | {r['peak_mb']} |")
+    if "timings" in results["whole run (DuckDB)"]:
+        print(f"whole-run steps: {results['whole run (DuckDB)']['timings']}")
     print(f"pandas ÷ DuckDB account-state time: {ratio:.1f}×")
     print(f"pandas baseline agrees with the engine on dpd, past due and outstanding: {agree}")
 

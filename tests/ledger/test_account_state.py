@@ -423,3 +423,18 @@ def test_multi_date_equals_single_dates(engine: Engine) -> None:
     assert {r["as_of"] for r in together} == set(dates)
     ref = reference.account_states(book.loans, book.installments, book.payments, dates)
     assert together == ref
+
+
+def test_statement_without_balance(engine: Engine) -> None:
+    # The latest statement due by D gives the outstanding balance even when it has none (the
+    # contract makes statement_balance optional): not an older statement's balance.
+    loan, schedule = revolving("R1")
+    schedule[1]["statement_balance"] = None
+    book = Book().add((loan, schedule), pay("R1", D(2026, 1, 30), "200"))
+    dates = [D(2026, 2, 15), DUE_2, D(2026, 3, 15), DUE_3]
+    together = run(engine, book, dates, DEFAULT_BUCKETS)
+    apart = [row for day in dates for row in run(engine, book, [day], DEFAULT_BUCKETS)]
+    assert together == apart
+    outstanding = {row["as_of"]: row["outstanding_principal"] for row in together}
+    assert outstanding == {D(2026, 2, 15): money("3000"), DUE_2: money("0"),
+                           D(2026, 3, 15): money("0"), DUE_3: money("3600")}  # fmt: skip
