@@ -371,3 +371,29 @@ def test_both_engines_agree_with_check_one(engine: Engine) -> None:
         assert_check_one_agrees(case, rows)
         check_case(case, rows)
         assert {r["suppressed_by"] for r in rows} - {None}, "the case should block something"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rnd=st.randoms(use_true_random=False))
+def test_data_after_as_of_changes_nothing(rnd: random.Random) -> None:
+    """Contacts, payments and promises made after the as-of day ends are never read."""
+    case = random_case(rnd)
+    with DuckDBEngine() as engine:
+        before = verdicts(engine, case)
+    after_day = dt.datetime.combine(case.as_of + dt.timedelta(1), dt.time(0, 1), MEXICO_CITY)
+    loan_ids = [lo["loan_id"] for lo in case.loans]
+    for k, lid in enumerate(loan_ids):
+        later = after_day + dt.timedelta(hours=rnd.randrange(48))
+        case.contacts.append(dict(contact_id=f"KL{k}", loan_id=lid, channel="call",
+                                  attempted_at=later, outcome="right_party"))  # fmt: skip
+        case.payments.append(dict(payment_id=f"PL{k}", loan_id=lid, paid_at=later,
+                                  amount=money(999), channel="spei", status="settled"))  # fmt: skip
+        due = case.as_of + dt.timedelta(5)
+        case.promises.append(dict(promise_id=f"PRL{k}", loan_id=lid, made_at=later,
+                                  due_on=due, amount=money(10)))  # fmt: skip
+    with DuckDBEngine() as engine:
+        after = verdicts(engine, case)
+    # repr: a NaN expected value is not equal to itself
+    assert [{**r, "expected_value": repr(r["expected_value"])} for r in after] == [
+        {**r, "expected_value": repr(r["expected_value"])} for r in before
+    ]

@@ -224,6 +224,7 @@ def _competing(
     total and on the same channel (see ``_verdicts._competing``)."""
     best_t: dict[str, float] = {}
     best_c: dict[str, float] = {}
+    zones = _zones(context, pack)
     for other in context.today:
         if (
             other["customer_id"] != candidate["customer_id"]
@@ -231,7 +232,6 @@ def _competing(
             or other["channel"] in pack.caps.exempt_channels
         ):
             continue
-        zones = _zones(context, pack)
         empty = _window(zones, other["channel"], as_of, pack)[2]
         if _account_rule(other, context, zones, empty, as_of, pack) is not None:
             continue
