@@ -24,6 +24,8 @@ from cobranza.synthetic import generate
 
 END = dt.date(2026, 10, 31)
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def synthetic_book(tmp_path_factory: pytest.TempPathFactory) -> Path:

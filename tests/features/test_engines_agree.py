@@ -15,6 +15,7 @@ from cobranza.synthetic import generate
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_duckdb_and_spark_agree(tmp_path: Path, spark_session) -> None:  # type: ignore[no-untyped-def]
     from cobranza.engine._spark import SparkEngine
 
