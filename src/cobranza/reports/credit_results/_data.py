@@ -241,9 +241,9 @@ def credit_results_data(
     loaded = resolve_params(method, params)
     ends = period_ends(period, as_of, periods)
     vintage_ends = month_ends(as_of, VINTAGE_MONTHS)
+    # A union of the materialized batches, not materialized again: Spark's localCheckpoint
+    # of a union of checkpointed tables fails (NoSuchElementException on a column id).
     states = _states(eng, tables, sorted({*ends, *vintage_ends}))
-    eng.materialize("credit_results_states", states)
-    states = eng.table("credit_results_states")
     loans = tables["loans"]
 
     book = _fetch(eng, _book(states, loans, ends))
