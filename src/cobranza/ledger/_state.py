@@ -59,9 +59,6 @@ ACCOUNT_STATE_SCHEMA = ibis.schema(
 
 AsOf = dt.date | Sequence[dt.date]
 
-#: A date after every schedule: the probe placed there sees a loan's whole schedule.
-_END = dt.date(9999, 12, 31)
-
 
 def _dates(as_of: AsOf) -> list[dt.date]:
     dates = [as_of] if isinstance(as_of, dt.date) else list(as_of)
@@ -170,9 +167,8 @@ def account_states(
     give its state. Only where P ≠ C does the allocation need cumulative sums, and only on one
     side of D: the installments before D when P < C (behind), those from D on, which share
     P − C, when P > C (ahead). That keeps the window, the costly part, to a fraction of rows.
-    For several dates at once each schedule is walked once with a probe per date (see
-    :func:`_per_loan_walk`): memory grows with loans × dates, not installments × dates, and the
-    window runs once however many dates. Both forms give the same states.
+    For several dates at once the formulas above are applied to every installment and date
+    (one window, then one row per date and installment); both forms give the same states.
     """
     dates = _dates(as_of)
     columns = ("loan_id", "customer_id", "product", "written_off_on", "closed_on")
@@ -194,7 +190,7 @@ def account_states(
         .view()
     )
     if len(dates) > 1:
-        return _state(_per_loan_walk(loans, probes, with_paid, installments), buckets)
+        return _state(_per_loan_all_installments(with_paid, installments), buckets)
     schedule = _schedule(installments)
     split = _split_at(schedule, dates[0])
     state = (
@@ -242,166 +238,33 @@ def account_states(
     return _state(per_loan, buckets)
 
 
-def _per_loan_walk(
-    loans: ir.Table, probes: ir.Table, with_paid: ir.Table, installments: ir.Table
-) -> ir.Table:
-    """The per-loan facts of every (as_of, loan_id) from one walk along each schedule.
-
-    Each loan's installments and one probe row per as-of date are put in one order — by date,
-    a probe before an installment due that same day — and running sums along it give, on
-    each installment, its position k among the installments with something due and the
-    cumulative ``due_through`` it; on each probe, the split at D: C (due before D), m (the
-    installments due before D) and the principal before D. That is the one window over the
-    schedule, however many dates (statement balances take a small one of their own, over
-    statements and revolving loans only).
-
-    The first unpaid installment f is then the one with ``due_through − due ≤ P <
-    due_through`` (P ≥ every due: none). When P = C it is simply installment m + 1, an
-    equality join; only the loans behind or ahead of their schedule (P ≠ C) search their
-    schedule with a range join. From f and the probe:
-
-        oldest_unpaid_due     = f.due_date when it is before D
-        past_due_amount       = max(C − P, 0)
-        installments_past_due = m − f.k + 1 when f is due before D, else 0
-        principal_outstanding = principal of f and after − principal that P paid on f
-        next_due              = f when due on or after D (owing f.due_through − P), else
-                                installment m + 1 (owing its whole due)
-        statement_balance     = the latest statement balance due on or before D
-    """
-    zero = _zero()
-    # One more probe per loan after its whole schedule: its running sums are the totals.
-    # (Probes come from the loans alone: the payments are joined once, after the walk.)
-    ends = loans.select("loan_id", at=ibis.date(_END), kind=ibis.literal(0, "int8"))
-    starts = probes.select("loan_id", at=probes.as_of, kind=ibis.literal(0, "int8"))
-    walk_probes = ibis.union(starts, ends).select(
-        "loan_id", "at", "kind", seq=ibis.literal(0, "int32"), due=zero, principal_due=zero
-    )
-    schedule = _schedule(installments)
-    rows = schedule.select(
-        "loan_id",
-        at=schedule.due_date,
-        kind=ibis.literal(1, "int8"),
-        seq=schedule.seq.cast("int32"),
-        due=schedule.due,
-        principal_due=schedule.principal_due.cast(MONEY),
-    )
-    walk = ibis.union(rows, walk_probes)
-    along = ibis.window(group_by="loan_id", order_by=["at", "kind", "seq"], rows=(None, 0))
-    walked = walk.mutate(
-        due_through=walk.due.sum().over(along).cast(MONEY),
-        principal_through=walk.principal_due.sum().over(along).cast(MONEY),
-        k=(walk.due > 0).cast("int32").sum().over(along).cast("int32"),
-    )
-    positions = walked.filter((walked.kind == 1) & (walked.due > 0)).select(
-        "loan_id", "k", "due_through", "due", "principal_due", "principal_through",
-        due_date="at",
-    )  # fmt: skip
-    split = walked.filter(walked.kind == 0)
-    totals = split.filter(split.at == ibis.date(_END)).select(
-        "loan_id", principal_total="principal_through"
-    )
-    split = split.filter(split.at != ibis.date(_END)).select(
-        "loan_id", as_of="at", due_before="due_through", due_count="k"
-    )
-    probe = (
-        with_paid.inner_join(split, ["as_of", "loan_id"])
-        .inner_join(totals, "loan_id")
-        .select(with_paid, "due_before", "due_count", "principal_total")
-        .view()
-    )
-    nx = positions.view()
-    with_next = probe.left_join(
-        nx, [probe.loan_id == nx.loan_id, nx.k == probe.due_count + 1]
-    ).select(
-        probe,
-        next_k=nx.k,
-        next_date=nx.due_date,
-        next_due=nx.due,
-        next_through=nx.due_through,
-        next_principal=nx.principal_due,
-        next_principal_through=nx.principal_through,
-    )
-    f_columns = ("k", "due_date", "due_through", "due", "principal_due", "principal_through")
-    on_schedule = with_next.filter(with_next.paid_to_date == with_next.due_before).mutate(
-        f_k=with_next.next_k,
-        f_due_date=with_next.next_date,
-        f_due_through=with_next.next_through,
-        f_due=with_next.next_due,
-        f_principal_due=with_next.next_principal,
-        f_principal_through=with_next.next_principal_through,
-    )
-    off = with_next.filter(with_next.paid_to_date != with_next.due_before).view()
-    fp = positions.view()
-    searched = off.left_join(
-        fp,
-        [
-            off.loan_id == fp.loan_id,
-            fp.due_through - fp.due <= off.paid_to_date,
-            off.paid_to_date < fp.due_through,
-        ],
-    ).select(off, **{f"f_{name}": fp[name] for name in f_columns})
-    found = ibis.union(on_schedule, searched.select(*on_schedule.columns))
-    balances = _statement_balances(loans, probes, installments)
-    rows = found.left_join(balances, ["as_of", "loan_id"]).select(
-        found, statement_balance=balances.statement_balance
-    )
+def _per_loan_all_installments(with_paid: ir.Table, installments: ir.Table) -> ir.Table:
+    """The allocation over every installment of every (as_of, loan_id), from
+    :func:`schedule_positions` (one window for all dates, then one row per date and
+    installment): the form used for many dates at once."""
+    schedule = schedule_positions(installments)
+    rows = with_paid.left_join(schedule, "loan_id")
     d = rows.as_of
-    p = rows.paid_to_date
-    has_f = rows.f_k.notnull()
-    before = has_f & (rows.f_due_date < d)
-    allocated_f = p - (rows.f_due_through - rows.f_due)
-    principal_paid_f = _clamp(allocated_f - (rows.f_due - rows.f_principal_due), zero,
-                              rows.f_principal_due)  # fmt: skip
-    return rows.select(
+    zero = _zero()
+    allocated = _clamp(rows.paid_to_date - rows.cum_due_before, zero, rows.due)
+    owed = rows.due - allocated
+    unpaid = allocated < rows.due
+    before = rows.due_date < d
+    principal_paid = _clamp(allocated - rows.fees_due - rows.interest_due, zero, rows.principal_due)
+    upcoming = unpaid & (rows.due_date >= d)
+    return rows.group_by(
         "as_of", "loan_id", "customer_id", "product", "written_off_on", "closed_on",
-        "last_payment_date", "statement_balance",
-        oldest_unpaid_due=ibis.ifelse(before, rows.f_due_date, ibis.null("date")),
-        past_due_amount=ibis.greatest(rows.due_before - p, zero),
-        principal_outstanding=ibis.ifelse(
-            has_f,
-            rows.principal_total - (rows.f_principal_through - rows.f_principal_due)
-            - principal_paid_f,
-            zero,
-        ),
-        installments_past_due=ibis.ifelse(before, rows.due_count - rows.f_k + 1, 0),
-        unpaid_installments=ibis.ifelse(has_f, 1, 0),
-        next_due_date=ibis.cases(
-            (~has_f, ibis.null("date")), (before, rows.next_date), else_=rows.f_due_date
-        ),
-        next_due_amount=ibis.cases(
-            (~has_f, ibis.null(MONEY)), (before, rows.next_due), else_=rows.f_due_through - p
-        ),
+        "last_payment_date",
+    ).aggregate(
+        oldest_unpaid_due=rows.due_date.min(where=unpaid & before),
+        past_due_amount=owed.sum(where=before),
+        principal_outstanding=(rows.principal_due - principal_paid).sum(),
+        statement_balance=rows.statement_balance.argmax(rows.due_date, where=rows.due_date <= d),
+        installments_past_due=(unpaid & before).sum(),
+        unpaid_installments=unpaid.sum(),
+        next_due_date=rows.due_date.min(where=upcoming),
+        next_due_amount=owed.argmin(rows.due_date, where=upcoming),
     )  # fmt: skip
-
-
-def _statement_balances(loans: ir.Table, probes: ir.Table, installments: ir.Table) -> ir.Table:
-    """The balance of the latest statement due on or before each as-of date of a revolving loan.
-
-    Statements and one probe per (revolving loan, date) in date order, a probe after a
-    statement due that same day: the running count of statements on a probe is the position
-    of the one it takes.
-    """
-    revolving = probes.filter(probes.product == "revolving")
-    asking = revolving.select(
-        "loan_id", at=revolving.as_of, kind=ibis.literal(1, "int8"),
-        seq=ibis.literal(0, "int32"), statement_balance=ibis.null(MONEY),
-    )  # fmt: skip
-    # Every statement of a revolving loan, a missing balance too: the latest one due on or
-    # before D gives the balance even when it is NULL, as the single-date form's argmax does.
-    accounts = loans.filter(loans.product == "revolving").select("loan_id")
-    given = installments.semi_join(accounts, "loan_id")
-    statements = given.select(
-        "loan_id", at=given.due_date, kind=ibis.literal(0, "int8"), seq=given.seq.cast("int32"),
-        statement_balance=given.statement_balance.cast(MONEY),
-    )  # fmt: skip
-    walk = ibis.union(statements, asking)
-    along = ibis.window(group_by="loan_id", order_by=["at", "kind", "seq"], rows=(None, 0))
-    walked = walk.mutate(n=(walk.kind == 0).cast("int32").sum().over(along))
-    found = walked.filter(walked.kind == 0).view()
-    asked = walked.filter(walked.kind == 1).select("loan_id", "n", as_of="at").view()
-    return asked.inner_join(found, [asked.loan_id == found.loan_id, asked.n == found.n]).select(
-        asked.as_of, asked.loan_id, found.statement_balance
-    )
 
 
 def _schedule(installments: ir.Table) -> ir.Table:

@@ -31,10 +31,8 @@ from cobranza.portfolio import (
 #: Called with (step description, fraction of the run done).
 Progress = Callable[[str, float], None]
 
-#: Most as-of dates computed in one query. Many dates at once walk each schedule once (see
-#: ``cobranza.ledger.account_states``), so memory grows with loans × dates, not installments ×
-#: dates: a year of month-ends and the as-of date fit in one query.
-DATES_PER_QUERY = 16
+#: Most as-of dates computed in one query (memory grows with the dates of a query).
+DATES_PER_QUERY = 4
 
 #: Tables ``run`` writes, in the order it writes them.
 RUN_OUTPUTS = (
@@ -100,7 +98,9 @@ def run(
         tables = load(eng, files)
         snapshot_dates = month_ends(as_of, months)
         dates = sorted({as_of, *snapshot_dates})
-        # Every date in one query where it fits: each query walks every schedule once.
+        # A few dates per query: one query over every date expands to loans × installments ×
+        # dates rows and ran out of memory on a 1M-loan book; one date per query repeats the
+        # scans (measured on 1M loans, 6 dates: 32.5 s one at a time, 22.6 s three at a time).
         batches = -(-len(dates) // DATES_PER_QUERY)
         per_batch: list[ir.Table] = []
         for i in range(batches):
