@@ -96,15 +96,41 @@ def run(
     database: Annotated[
         Path | None, typer.Option("--database", help="DuckDB database file (default: memory).")
     ] = None,
+    provisions: Annotated[
+        str,
+        typer.Option(
+            "--provisions",
+            help="Provisions method: cnbv, ifrs9, rollrate, matrix, ageband, or none.",
+        ),
+    ] = "ifrs9",
+    provision_params: Annotated[
+        str | None,
+        typer.Option("--provision-params", help="Provisions parameter file or bundled name."),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option("--models", help="Model registry: its live models score the book."),
+    ] = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option("--strategy", help="Strategy file or bundled name: the day's decisions."),
+    ] = None,
+    holds: Annotated[
+        Path | None,
+        typer.Option("--holds", help="payment_holds Parquet file (default: DATA/payment_holds)."),
+    ] = None,
 ) -> None:
-    """Account states, month-end snapshots, roll rates, vintages, KPIs and the report."""
+    """Account states, month-end snapshots, roll rates, vintages, KPIs, provisions, scores,
+    decisions and the report."""
     from cobranza.pipeline import run as _run
 
     try:
         with progress_bar(f"run as of {as_of.date()}") as progress:
             result = _run(
                 data, as_of.date(), out, engine.value, months=months, database=database,
-                progress=progress,
+                progress=progress, provisions=None if provisions == "none" else provisions,
+                provision_params=provision_params, models=models, strategy=strategy,
+                holds=holds,
             )  # fmt: skip
     except CobranzaError as exc:
         raise _fail(exc) from exc
@@ -121,21 +147,25 @@ def demo(
     seed: Annotated[int, typer.Option("--seed")] = 7,
     engine: EngineOption = EngineName.duckdb,
 ) -> None:
-    """Generate a 100,000-loan demo portfolio, run the job on it and print the report path."""
-    from cobranza.pipeline import run as _run
-    from cobranza.synthetic import generate as _generate
+    """Generate a 100,000-loan demo book and run everything on it: partner files,
+    reconciliation and cases, a pay-propensity model, the nightly run with provisions and
+    decisions, and the monthly credit results. Prints the report path."""
+    from cobranza.pipeline import demo as _demo
 
-    data = out / "portfolio"
     try:
-        # The demo owns its folder: a new demo replaces the previous one in one swap.
-        with progress_bar(f"generating {loans:,} loans") as progress:
-            _generate(data, loans, seed, as_of=DEMO_AS_OF, progress=progress, replace=True)
-        with progress_bar(f"run as of {DEMO_AS_OF}") as progress:
-            result = _run(data, DEMO_AS_OF, out / "run", engine.value, progress=progress)
+        with progress_bar("demo") as progress:
+            result = _demo(
+                out, loans, seed, engine.value, progress=progress,
+                step=lambda message: console.print(f"[dim]·[/dim] {message}"),
+            )  # fmt: skip
     except (CobranzaError, OSError) as exc:
         raise _fail(exc) from exc
-    console.print(f"demo portfolio in [bold]{data}[/bold], outputs in [bold]{result.out}[/bold]")
-    typer.echo(result.report)
+    console.print(f"portfolio         [bold]{result.portfolio}[/bold]")
+    console.print(f"payment outputs   [bold]{result.payments}[/bold]  cases: {result.cases_db}")
+    console.print(f"model             {result.model_id or ''} {result.model_note}")
+    console.print(f"credit results    [bold]{result.credit_results}[/bold]")
+    console.print(f"run outputs       [bold]{result.run.out}[/bold]")
+    typer.echo(result.run.report)
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ def demo_pay_model(
     which check failed.
     """
     spec = TrainingSpec(
-        name=f"demo_{target}",
+        name=f"{target}_propensity",
         target=target,
         development=list(development),
         out_of_time=list(out_of_time),

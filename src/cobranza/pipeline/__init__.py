@@ -1,5 +1,6 @@
-"""The nightly pipeline over the whole loan book."""
+"""The nightly pipeline over the whole loan book, and the end-to-end demo."""
 
+from cobranza.pipeline._demo import DEMO_AS_OF, DemoResult, demo
 from cobranza.pipeline._run import RUN_OUTPUTS, RunResult, run
 
-__all__ = ["RUN_OUTPUTS", "RunResult", "run"]
+__all__ = ["DEMO_AS_OF", "RUN_OUTPUTS", "DemoResult", "RunResult", "demo", "run"]

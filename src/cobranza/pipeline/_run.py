@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -18,6 +19,13 @@ from cobranza._version import __version__
 from cobranza.contract import CONTRACT_VERSION, discover, load, validate
 from cobranza.engine import Engine, connect
 from cobranza.ledger import DEFAULT_BUCKETS, Buckets, account_states
+from cobranza.pipeline._stages import (
+    DEFAULT_PROVISIONS,
+    StageOutputs,
+    decisions_stage,
+    provisions_stage,
+    scores_stage,
+)
 from cobranza.portfolio import (
     bucket_distribution,
     cure_rates,
@@ -27,6 +35,12 @@ from cobranza.portfolio import (
     roll_rates,
     vintages,
 )
+
+if TYPE_CHECKING:
+    from cobranza.strategy import Strategy
+
+#: A payment-operations hold file in the portfolio folder that decisions respect by default.
+HOLDS_FILE = "payment_holds.parquet"
 
 #: Called with (step description, fraction of the run done).
 Progress = Callable[[str, float], None]
@@ -69,13 +83,23 @@ def run(
     buckets: Buckets = DEFAULT_BUCKETS,
     database: str | Path | None = None,
     progress: Progress | None = None,
+    provisions: str | None = DEFAULT_PROVISIONS,
+    provision_params: str | Path | None = None,
+    models: str | Path | None = None,
+    strategy: str | Path | Strategy | None = None,
+    holds: str | Path | None = None,
 ) -> RunResult:
     """Run the nightly job over the portfolio in ``data`` as of ``as_of`` into ``out``.
 
     Writes ``account_state`` (every loan at ``as_of``), ``snapshots`` (the last ``months``
-    month-end states), roll rates, cure rates, vintages, KPIs and ``report.html``. Invalid input
-    raises :class:`~cobranza.InvalidPortfolio` before anything is written; outputs appear
-    atomically or not at all.
+    month-end states), roll rates, cure rates, vintages, KPIs and ``report.html``; then, as
+    asked: ``provisions`` with their summary and the allowance walk since the last month-end
+    (method ``provisions``, ``None`` to skip; ``provision_params`` a parameter file or bundled
+    name), ``features``, ``scores`` and ``model_monitoring`` for the live models of the
+    ``models`` registry, and the day's ``decisions`` under ``strategy`` (suppressing the
+    accounts of ``holds``, a ``payment_holds`` Parquet file; by default ``payment_holds.parquet``
+    in ``data`` when there is one). Invalid input raises :class:`~cobranza.InvalidPortfolio`
+    before anything is written; outputs appear atomically or not at all.
     """
     as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     notify = progress or (lambda step, fraction: None)
@@ -138,12 +162,36 @@ def run(
             }
             for name, expr in analytics.items():
                 eng.write_parquet(expr, outputs[name])
-            started = step("portfolio analytics", 0.9, started)
+            started = step("portfolio analytics", 0.75, started)
+            extra: list[StageOutputs] = []
+            if provisions is not None:
+                opening = max((d for d in snapshot_dates if d < as_of), default=None)
+                stage = provisions_stage(
+                    eng, tables, run_states, as_of, opening, provisions, provision_params, staging
+                )
+                extra.append(stage)
+                started = step("provisions", 0.8, started)
+            scores = None
+            if models is not None:
+                scores, scored = scores_stage(eng, tables, run_states, as_of, models, staging)
+                extra.append(scored)
+                started = step("scores", 0.85, started)
+            if strategy is not None:
+                hold_file = Path(holds) if holds is not None else files.root / HOLDS_FILE
+                hold_file = hold_file if hold_file.exists() else None
+                stage = decisions_stage(
+                    eng, tables, at_as_of, as_of, strategy, hold_file, scores, staging
+                )
+                extra.append(stage)
+                started = step("decisions", 0.9, started)
+            for stage in extra:
+                outputs.update(stage.files)
             from cobranza.reports import write_run_report
 
             report_path = write_run_report(
-                staging, as_of=as_of, engine=eng.name, portfolio=files.root.name
-            )
+                staging, as_of=as_of, engine=eng.name, portfolio=files.root.name,
+                sections=[section for stage in extra for section in stage.sections],
+            )  # fmt: skip
             started = step("report", 1.0, started)
             manifest = {
                 "cobranza_version": __version__,
@@ -156,6 +204,8 @@ def run(
                 "outputs": [*sorted(p.name for p in outputs.values()), report_path.name],
                 "timings_seconds": timings,
             }
+            for stage in extra:
+                manifest.update(stage.manifest)
             (staging / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
         out_path = Path(out).resolve()
         return RunResult(

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import markupsafe
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -75,19 +76,23 @@ def write_run_report(
     engine: str,
     portfolio: str,
     tables: Mapping[str, pa.Table] | None = None,
+    sections: Sequence[str] = (),
 ) -> Path:
     """Write ``out/report.html`` from a run's aggregate tables and return its path.
 
     ``tables`` maps table names to Arrow tables; when it is ``None`` they are read from the
-    Parquet files the run wrote in ``out`` (``cure_rates`` may be missing). Raises
+    Parquet files the run wrote in ``out`` (``cure_rates`` may be missing). ``sections`` are
+    HTML ``<section>`` fragments other stages rendered (provisions, decisions), autoescaped by
+    their own templates, placed after the portfolio sections. Raises
     :class:`~cobranza.ContractError` when a required table or column is missing.
     """
     out = Path(out)
     data = _read(out) if tables is None else dict(tables)
     rows = _validated_rows(data)
     html = render_run_report(
-        rows, as_of=as_of, engine=engine, portfolio=portfolio, generated_at=dt.datetime.now(ZONE)
-    )
+        rows, as_of=as_of, engine=engine, portfolio=portfolio,
+        generated_at=dt.datetime.now(ZONE), sections=sections,
+    )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)  # with ``tables`` given, ``out`` may be new
     path = out / REPORT_NAME
     path.write_text(html, encoding="utf-8")
@@ -493,6 +498,7 @@ def render_run_report(
     engine: str,
     portfolio: str,
     generated_at: dt.datetime,
+    sections: Sequence[str] = (),
 ) -> str:
     """The HTML of the page from validated rows (see :func:`write_run_report`)."""
     kpis, dist = rows["kpis"], rows["bucket_distribution"]
@@ -516,5 +522,6 @@ def render_run_report(
         "vintages": _vintage_section(rows["vintages"]),
         "trend": _trend_section(kpis, dist),
         "cures": _cure_section(rows.get("cure_rates")),
+        "sections": [markupsafe.Markup(section) for section in sections],
     }
     return _environment().get_template("run_report.html.j2").render(context)
