@@ -19,6 +19,16 @@ def test_demo_generates_runs_and_prints_the_report_path(tmp_path: Path) -> None:
     assert report.read_text().startswith("<!DOCTYPE html>")
     loans = pq.read_table(tmp_path / "demo" / "portfolio" / "loans.parquet")
     assert loans.num_rows == 300
+    # Every domain ran: payment operations, decisions, provisions, the credit results.
+    demo = tmp_path / "demo"
+    exceptions = pq.read_table(demo / "payments" / "payment_exceptions.parquet")
+    assert exceptions.num_rows > 0  # the partner files carry injected defects
+    assert (demo / "cases.db").stat().st_size > 0
+    decisions = pq.read_table(demo / "run" / "decisions.parquet")
+    assert decisions.num_rows > 0
+    assert "provisions.parquet" in {p.name for p in (demo / "run").iterdir()}
+    assert (demo / "credit-results" / "MCR_2026-10-31.pdf").read_bytes().startswith(b"%PDF")
+    assert "model" in result.output
     # Running the demo again replaces the previous demo instead of failing.
     again = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--loans", "200"])
     assert again.exit_code == 0, again.output

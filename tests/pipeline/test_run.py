@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import cobranza
 from cobranza.cli import app
-from cobranza.pipeline import RUN_OUTPUTS
+from cobranza.pipeline import PROVISION_OUTPUTS, RUN_OUTPUTS
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -42,7 +42,7 @@ def test_duckdb_and_spark_write_identical_outputs(
 
     duck = cobranza.run(portfolio, AS_OF, tmp_path / "duckdb")
     spark = cobranza.run(portfolio, AS_OF, tmp_path / "spark", SparkEngine(session=spark_session))
-    for name in RUN_OUTPUTS:
+    for name in (*RUN_OUTPUTS, *PROVISION_OUTPUTS):
         duck_schema, duck_rows = _read_sorted(duck.outputs[name])
         spark_schema, spark_rows = _read_sorted(spark.outputs[name])
         assert duck_schema == spark_schema, name
@@ -53,7 +53,8 @@ def test_duckdb_and_spark_write_identical_outputs(
 def test_run_writes_every_output_and_a_report(portfolio: Path, tmp_path: Path) -> None:
     result = cobranza.run(portfolio, AS_OF, tmp_path / "run")
     names = {p.name for p in result.out.iterdir()}
-    assert {f"{n}.parquet" for n in RUN_OUTPUTS} | {"report.html", "run.json"} == names
+    written = {f"{n}.parquet" for n in (*RUN_OUTPUTS, *PROVISION_OUTPUTS)}
+    assert written | {"report.html", "run.json"} == names
     state = pq.read_table(result.outputs["account_state"])
     loans = pq.read_table(portfolio / "loans.parquet")
     opened = pc.sum(pc.less_equal(loans["opened_on"], pa.scalar(AS_OF))).as_py()
@@ -132,7 +133,8 @@ def test_a_past_as_of_date_ignores_everything_after_it(portfolio: Path, tmp_path
     assert pc.sum(pc.invert(keep)).as_py() > 0
     pq.write_table(payments.filter(keep), truncated / "payments.parquet")
     after = cobranza.run(truncated, as_of, tmp_path / "after")
-    for name in ("account_state", "snapshots", "roll_rates", "kpis", "vintages"):
+    for name in ("account_state", "snapshots", "roll_rates", "kpis", "vintages", "provisions",
+                 "allowance_walk"):  # fmt: skip
         assert _read_sorted(before.outputs[name]) == _read_sorted(after.outputs[name]), name
 
 

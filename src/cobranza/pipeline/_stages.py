@@ -20,6 +20,9 @@ from cobranza.engine import Engine
 #: The provisions method ``run`` uses unless told otherwise (``None`` skips the stage).
 DEFAULT_PROVISIONS = "ifrs9"
 
+#: Tables the provisions stage writes (the walk only when there is a month-end before as-of).
+PROVISION_OUTPUTS = ("provisions", "provision_summary", "allowance_walk")
+
 
 @dataclass
 class StageOutputs:
