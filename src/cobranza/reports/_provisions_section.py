@@ -38,6 +38,8 @@ def render_provisions_section(
     tables = []
     for dimension, title in _DIMENSIONS:
         part = [r for r in rows if r["dimension"] == dimension]
+        if dimension == "bucket":  # by dpd, not alphabetically ("120–179" before "30–59")
+            part.sort(key=lambda r: fmt.bucket_key(r["value"]))
         tables.append(
             dict(
                 title=title,
