@@ -41,7 +41,9 @@ def tight_strategy() -> Any:
     ):  # fmt: skip
         assert old in text
         text = text.replace(old, new)
-    text += "\nscores:\n  columns: [p_pay]\n  propensity: p_pay\n"
+    # mx_default reads the score as pay_propensity; here the scores table names it p_pay.
+    assert "propensity: pay_propensity" in text
+    text = text.replace("pay_propensity", "p_pay")
     text = text.replace(
         "  - id: late\n    when: dpd >= 90\n",
         "  - id: late_likely\n    when: dpd >= 90 and p_pay >= 0.5\n    path: late_field\n"

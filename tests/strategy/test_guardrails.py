@@ -388,3 +388,22 @@ def test_absent_tables_and_disabled_caps(duckdb_engine: Engine) -> None:
         assert sorted((r["loan_id"], r["option_rank"], r["suppressed_by"]) for r in rows) == [
             ("L1", 1, None), ("L1", 2, None), ("L1", 3, None), ("L2", 1, "do_not_contact"),
         ]  # fmt: skip
+
+
+def test_a_contact_after_the_data_cut_off_is_not_counted_even_where_the_day_goes_on(
+    engine: Engine,
+) -> None:
+    """Found by the point-in-time property: 23:30 in Tijuana is already the next day in Mexico
+    City, after the as-of day ends, so the run must not see it, although the debtor's own day
+    has not ended."""
+    pack = GuardrailPack.model_validate({"caps": {"daily": {"call": 1}}})
+    tijuana = dt.timezone(dt.timedelta(hours=-7))  # Pacific daylight time in July
+    contacts = [contact("L1", at(AS_OF, 23, 30, tz=tijuana), "call")]
+    cands = [candidate("L1", "C1", "call", AS_OF, ev=1.0)]
+    got = run(engine, candidates=cands, customers=[customer("C1", "BCN")],
+              loans=[loan("L1", "C1")], contacts=contacts, pack=pack)  # fmt: skip
+    assert got[("L1", 1)]["suppressed_by"] is None
+    earlier = [contact("L1", at(AS_OF, 20, 0, tz=tijuana), "call")]  # 21:00 in Mexico City
+    got = run(engine, candidates=cands, customers=[customer("C1", "BCN")],
+              loans=[loan("L1", "C1")], contacts=earlier, pack=pack)  # fmt: skip
+    assert got[("L1", 1)]["suppressed_by"] == "cap_daily_channel"

@@ -197,6 +197,7 @@ def _history(
 ) -> tuple[int, int, int, int]:
     zone = zones[0] if zones else FALLBACK_ZONE
     day_start, day_end = local_day_bounds(zone, as_of, 1)
+    day_end = min(day_end, end_of_local_day(as_of))  # the data's cut-off (see _verdicts)
     week_start = local_day_bounds(zone, as_of, 7)[0]
     day_c = week_c = day_t = week_t = 0
     for contact in context.contacts:

@@ -203,7 +203,9 @@ def _history(
     (``_d``) and on the 7 local days ending with it (``_w``)."""
     zones = {z for zs in zone_sets(pack.time_zones).values() for z in zs} | {"America/Mexico_City"}
     earliest = min(local_day_bounds(z, as_of, 7)[0] for z in zones)
-    latest = max(local_day_bounds(z, as_of, 1)[1] for z in zones)
+    # The run sees nothing after the as-of day ends in Mexico City (the data's cut-off), even
+    # where the debtor's own day ends later (Baja California, Sonora, Chihuahua).
+    latest = end_of_local_day(as_of)
     seen = contacts.filter(
         (contacts.attempted_at >= ibis.literal(earliest))
         & (contacts.attempted_at < ibis.literal(latest))
