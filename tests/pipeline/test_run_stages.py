@@ -119,7 +119,9 @@ def test_live_models_score_the_book_and_the_strategy_reads_the_score(
     probability = scores["probability"].to_pylist()
     assert all(0.0 < p < 1.0 for p in probability)
     monitoring = pq.read_table(result.outputs["model_monitoring"]).to_pylist()
-    assert {"score_psi", "model"} <= {row["check"] for row in monitoring}
+    assert {"score_psi", "gini", "model"} <= {row["check"] for row in monitoring}
+    gini = next(row for row in monitoring if row["check"] == "gini")
+    assert gini["rows"] > 0 and -1.0 <= gini["value"] <= 1.0
     # Expected value (what capacity is served by) = past due × probability of paying, and the
     # early_unlikely segment takes the small installment arrears the model gives < 0.35.
     by_loan = dict(zip(scores["loan_id"].to_pylist(), probability, strict=True))

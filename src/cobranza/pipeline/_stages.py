@@ -102,9 +102,10 @@ def scores_stage(
 
     Returns a table keyed by ``loan_id`` with one column per live model, named after the model
     and holding its probability of the target (what a strategy's ``scores`` section reads),
-    and writes ``features``, ``scores`` and ``model_monitoring``.
+    and writes ``features``, ``scores`` and ``model_monitoring`` (score PSI and CSI against
+    development, and the Gini on the cohort that matured by ``as_of``).
     """
-    from cobranza.features import compute_features
+    from cobranza.features import compute_features, horizon, labelled
     from cobranza.models import Registry, model_monitoring, score_expression
 
     live = [m for m in Registry(registry).list() if m.status == "live"]
@@ -121,7 +122,17 @@ def scores_stage(
     scores = eng.table("run_scores")
     result.files["scores"] = staging / "scores.parquet"
     eng.write_parquet(scores.order_by("model_id", "loan_id"), result.files["scores"])
-    monitoring = [model_monitoring(m, features, as_of=as_of) for m in live]
+    # Gini on the matured cohort: the accounts of the day whose targets are fully observed by
+    # as_of (their horizon ends on it), so monitoring reads nothing after the run's date.
+    matured_on = as_of - (horizon(as_of) - as_of)
+    eng.materialize("run_matured", labelled(tables, matured_on))
+    matured = eng.table("run_matured")
+    monitoring = [
+        model_monitoring(
+            m, features, matured=matured.filter(matured[m.target].notnull()), as_of=as_of
+        )
+        for m in live
+    ]
     result.files["model_monitoring"] = staging / "model_monitoring.parquet"
     eng.write_parquet(
         ibis.union(*monitoring) if len(monitoring) > 1 else monitoring[0],
