@@ -10,12 +10,14 @@ from decimal import Decimal, InvalidOperation
 from json import decoder as json_decoder
 from json import scanner as json_scanner
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from clabe import validate_clabe
+from pydantic import BaseModel, ValidationError
 
+from cobranza._errors import ConfigError
 from cobranza.payments._errors import PartnerFileError
 
 #: The platform's home zone: times a partner gives without an offset are Mexico City time.
@@ -285,3 +287,57 @@ def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
             f"not {encoding} text (byte {exc.start})",
             line=data.count(b"\n", 0, exc.start) + 1,
         )
+
+
+# --- user-owned YAML validated by pydantic (case rules, partner contracts, CSV mappings,
+# reconciliation rules): one loader, so every file's errors name its lines the same way.
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
+    """The line of the deepest key or item of ``loc`` found in ``data``; for a key that is
+    missing, the first line of the mapping that lacks it."""
+    line = getattr(data, "line", None) or None
+    node = data
+    for part in loc:
+        if isinstance(node, Located) and str(part) in node.key_lines:
+            line = node.key_lines[str(part)]
+            node = node.get(str(part))
+        elif isinstance(node, LocatedList) and isinstance(part, int) and part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+        else:
+            if isinstance(node, Located) and node.line:
+                line = node.line
+            break
+    return line
+
+
+def load_model(path: Path, model: type[M], *, what: str, empty_ok: bool = False) -> M:
+    """Read ``path`` and validate it as ``model``; :class:`ConfigError` names file and line.
+
+    Every problem pydantic finds is listed, each with its line and dotted field path. An empty
+    file is an error unless ``empty_ok``, when it means every default of ``model``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: cannot read the {what}: {exc}") from exc
+    data = load_yaml(path, text, error=ConfigError)
+    if data is None:
+        if not empty_ok:
+            raise ConfigError(f"{path.name}, line 1: the {what} is empty")
+        data = Located()
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            line = line_of(data, loc)
+            where = f"line {line}: " if line else ""
+            field = ".".join(str(p) for p in loc) or what
+            problems.append(f"{where}{field}: {error['msg']}")
+        raise ConfigError(f"{path.name}, " + "; ".join(problems)) from None

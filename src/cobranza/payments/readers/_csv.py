@@ -14,19 +14,17 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cobranza._errors import ConfigError
 from cobranza.payments._schema import RAILS, STATUSES, partner_transactions_table
 from cobranza.payments.readers._common import (
-    Located,
     clabe_check,
     currency_code,
     fail,
-    load_yaml,
+    load_model,
     money,
     read_text,
     to_utc,
@@ -123,38 +121,7 @@ class CsvMapping(BaseModel):
 
 def load_csv_mapping(path: Path) -> CsvMapping:
     """Read and validate a mapping file; ConfigError names the YAML line of each problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: cannot read the mapping: {exc}") from exc
-    data = load_yaml(path, text, error=ConfigError)
-    try:
-        return CsvMapping.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            line = _line_of(data, loc)
-            where = f"line {line}: " if line else ""
-            field = ".".join(str(p) for p in loc) or "mapping"
-            problems.append(f"{where}{field}: {error['msg']}")
-        raise ConfigError(f"{path.name}, " + "; ".join(problems)) from None
-
-
-def _line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
-    """The line of the deepest key of ``loc`` found in the mapping (the mapping's own otherwise)."""
-    line = getattr(data, "line", None)
-    node = data
-    for part in loc:
-        if not isinstance(node, Located):
-            break
-        if str(part) in node.key_lines:
-            line = node.key_lines[str(part)]
-            node = node.get(part)
-        else:
-            line = node.line
-            break
-    return line
+    return load_model(path, CsvMapping, what="mapping")
 
 
 def read_csv(path: Path, partner_id: str, mapping: CsvMapping | Path) -> pa.Table:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cobranza._errors import ConfigError
-from cobranza.payments.readers._common import Located, LocatedList, load_yaml
+from cobranza.payments.readers._common import load_model
 
 __all__ = ["BATCH_RAILS", "DEFAULT_RULES", "ReconcileConfig", "Rule", "load_reconcile_config"]
 
@@ -124,38 +123,7 @@ class ReconcileConfig(BaseModel):
 
 
 def load_reconcile_config(path: Path) -> ReconcileConfig:
-    """Read and validate a reconciliation YAML; ConfigError names the file and line of problems."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: cannot read the configuration: {exc}") from exc
-    data = load_yaml(path, text, error=ConfigError)
-    if data is None:
-        data = Located()
-    try:
-        return ReconcileConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            line = _line_of(data, loc)
-            where = f"line {line}: " if line else ""
-            field = ".".join(str(p) for p in loc) or "configuration"
-            problems.append(f"{where}{field}: {error['msg']}")
-        raise ConfigError(f"{path.name}, " + "; ".join(problems)) from None
+    """Read and validate a reconciliation YAML; ConfigError names the file and line of problems.
 
-
-def _line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
-    """Line of the deepest key or list item of ``loc`` present in the YAML."""
-    line = getattr(data, "line", None) or None
-    node = data
-    for part in loc:
-        if isinstance(node, Located) and str(part) in node.key_lines:
-            line = node.key_lines[str(part)]
-            node = node.get(str(part))
-        elif isinstance(node, LocatedList) and isinstance(part, int) and part < len(node):
-            line = node.item_lines[part]
-            node = node[part]
-        else:
-            break
-    return line
+    An empty file means every default rule and tolerance."""
+    return load_model(path, ReconcileConfig, what="configuration", empty_ok=True)
