@@ -328,3 +328,9 @@ def test_every_output_column_is_documented() -> None:
         section = doc.split(f"### `{table}`", 1)[1].split("\n### ", 1)[0]
         for column in columns:
             assert f"`{column}`" in section, (table, column)
+
+
+def test_an_empty_config_file_means_every_default(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yml"
+    path.write_text("# nothing to change\n", encoding="utf-8")
+    assert load_reconcile_config(path) == ReconcileConfig()
