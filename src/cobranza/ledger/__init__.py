@@ -10,6 +10,7 @@ from cobranza.ledger._promises import (
 from cobranza.ledger._state import (
     ACCOUNT_STATE_COLUMNS,
     ACCOUNT_STATE_SCHEMA,
+    DATES_PER_QUERY,
     account_states,
     paid_to_date,
     schedule_positions,
@@ -19,6 +20,7 @@ __all__ = [
     "ACCOUNT_STATE_COLUMNS",
     "ACCOUNT_STATE_SCHEMA",
     "CURRENT",
+    "DATES_PER_QUERY",
     "DEFAULT_BUCKETS",
     "PAID_OFF",
     "PROMISE_STATUS_COLUMNS",

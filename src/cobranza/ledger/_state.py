@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 from cobranza.contract import MONEY
 from cobranza.ledger._buckets import DEFAULT_BUCKETS, PAID_OFF, WRITTEN_OFF, Buckets
 from cobranza.ledger._calendar import end_of_local_day
+from cobranza.ledger._many_dates import open_loans, per_loan_many_dates
 
 #: Columns of ``account_state`` (and of ``snapshots``), in order.
 ACCOUNT_STATE_COLUMNS = (
@@ -58,6 +59,10 @@ ACCOUNT_STATE_SCHEMA = ibis.schema(
 )
 
 AsOf = dt.date | Sequence[dt.date]
+
+#: Most as-of dates worth one account-state query: a run's twelve month-ends and its as-of
+#: date. Memory grows with loans × dates (1M loans × 13 dates: 3.2 GB peak on DuckDB).
+DATES_PER_QUERY = 13
 
 
 def _dates(as_of: AsOf) -> list[dt.date]:
@@ -171,12 +176,9 @@ def account_states(
     (one window, then one row per date and installment); both forms give the same states.
     """
     dates = _dates(as_of)
-    columns = ("loan_id", "customer_id", "product", "written_off_on", "closed_on")
-    open_loans = [
-        loans.filter(loans.opened_on <= ibis.date(d)).select(*columns, as_of=ibis.date(d))
-        for d in dates
-    ]
-    probes = ibis.union(*open_loans) if len(open_loans) > 1 else open_loans[0]
+    if len(dates) > 1:
+        return _state(per_loan_many_dates(loans, installments, payments, dates), buckets)
+    probes = open_loans(loans, dates[0])
     paid = paid_to_date(payments, dates)
     zero = _zero()
     # .view(): Ibis cannot dereference a filled-in join column in the next join otherwise.
@@ -189,8 +191,6 @@ def account_states(
         )
         .view()
     )
-    if len(dates) > 1:
-        return _state(_per_loan_all_installments(with_paid, installments), buckets)
     schedule = _schedule(installments)
     split = _split_at(schedule, dates[0])
     state = (
@@ -236,35 +236,6 @@ def account_states(
         next_due_amount=ibis.ifelse(ahead, joined.first_unpaid_owed, joined.first_amount_from),
     )  # fmt: skip
     return _state(per_loan, buckets)
-
-
-def _per_loan_all_installments(with_paid: ir.Table, installments: ir.Table) -> ir.Table:
-    """The allocation over every installment of every (as_of, loan_id), from
-    :func:`schedule_positions` (one window for all dates, then one row per date and
-    installment): the form used for many dates at once."""
-    schedule = schedule_positions(installments)
-    rows = with_paid.left_join(schedule, "loan_id")
-    d = rows.as_of
-    zero = _zero()
-    allocated = _clamp(rows.paid_to_date - rows.cum_due_before, zero, rows.due)
-    owed = rows.due - allocated
-    unpaid = allocated < rows.due
-    before = rows.due_date < d
-    principal_paid = _clamp(allocated - rows.fees_due - rows.interest_due, zero, rows.principal_due)
-    upcoming = unpaid & (rows.due_date >= d)
-    return rows.group_by(
-        "as_of", "loan_id", "customer_id", "product", "written_off_on", "closed_on",
-        "last_payment_date",
-    ).aggregate(
-        oldest_unpaid_due=rows.due_date.min(where=unpaid & before),
-        past_due_amount=owed.sum(where=before),
-        principal_outstanding=(rows.principal_due - principal_paid).sum(),
-        statement_balance=rows.statement_balance.argmax(rows.due_date, where=rows.due_date <= d),
-        installments_past_due=(unpaid & before).sum(),
-        unpaid_installments=unpaid.sum(),
-        next_due_date=rows.due_date.min(where=upcoming),
-        next_due_amount=owed.argmin(rows.due_date, where=upcoming),
-    )  # fmt: skip
 
 
 def _schedule(installments: ir.Table) -> ir.Table:

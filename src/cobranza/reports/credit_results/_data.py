@@ -44,6 +44,7 @@ import ibis.expr.types as ir
 from cobranza.engine import Engine
 from cobranza.ledger import (
     CURRENT,
+    DATES_PER_QUERY,
     DEFAULT_BUCKETS,
     PAID_OFF,
     WRITTEN_OFF,
@@ -65,8 +66,6 @@ from cobranza.provisions import (
 from cobranza.reports.credit_results._periods import period_ends
 
 Rows = list[dict[str, Any]]
-#: Most as-of dates of one account-state query (memory grows with the dates of a query).
-DATES_PER_QUERY = 4
 VINTAGE_MONTHS = 12
 ZERO = Decimal("0.00")
 
