@@ -39,8 +39,10 @@ NEW_COLUMNS = ("veces", "indatr", "pct_pr", "pct_sdoimp", *DUMMIES)
 
 
 def due_on(loan_id: str, *dates: dt.date, **loan: Any) -> tuple[dict, list[dict]]:
-    """A loan of 110-installments (100 principal) due on ``dates``, opened 2026-03-01."""
-    row, rows = monthly_loan(loan_id, opened_on=dt.date(2026, 3, 1), n=len(dates), **loan)
+    """A loan of 110-installments (100 principal) due on ``dates``, by default opened
+    2026-03-01."""
+    loan.setdefault("opened_on", dt.date(2026, 3, 1))
+    row, rows = monthly_loan(loan_id, n=len(dates), **loan)
     for installment, day in zip(rows, dates, strict=True):
         installment["due_date"] = day
     return row, rows
@@ -167,6 +169,24 @@ def test_paid_in_full_by_the_end_of_the_due_date_in_mexico_city(engine: Engine) 
     # The same payments seen by the ledger: NEXT paid on 1 April, VOID and OUT not at all.
     assert got["NEXT"]["dpd"] == 0 and got["VOID"]["dpd"] == 15
     assert got["OUT"]["last_payment_date"] is None
+
+
+def test_the_due_date_ends_by_the_daylight_saving_rules_of_its_time(engine: Engine) -> None:
+    # Until October 2022 Mexico City kept summer time (UTC−5): 31 May 2021 ended at 05:00 UTC.
+    as_of = dt.date(2021, 6, 15)
+    dates = (dt.date(2021, 5, 31), dt.date(2021, 6, 30))
+    loans = [due_on(k, *dates, opened_on=dt.date(2021, 5, 1)) for k in ("CDT", "LATE")]
+    payments = [
+        pay("CDT", dt.datetime(2021, 6, 1, 4, 30, tzinfo=UTC)),  # 23:30 on 31 May there
+        pay("LATE", dt.datetime(2021, 6, 1, 5, 30, tzinfo=UTC)),  # 00:30 on 1 June there
+    ]
+    tables = book_tables(engine, loans, payments)
+    states = account_states(tables["loans"], tables["installments"], tables["payments"], as_of)
+    engine.materialize("states", states)
+    got = engine.fetch(provision_inputs(tables, engine.table("states"), as_of)).to_pylist()
+    assert {r["loan_id"]: (r["veces"], r["pct_pr"]) for r in got} == {
+        "CDT": (0, D("100.0000")), "LATE": (1, D("0.0000")),
+    }  # fmt: skip
 
 
 def test_indatr_sdoimp_and_product_dummies(engine: Engine) -> None:
