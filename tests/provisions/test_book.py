@@ -69,6 +69,12 @@ def test_inputs_by_hand(engine: Engine) -> None:
     # last 4 periods = 122 days: due 330 in (14 Dec, 15 Apr], paid 160: 100 × 160/330
     assert row["pct_pago"] == D("48.4848")
     assert row["pct_uso"] == D("76.6667")  # 100 × 460 / 600
+    # Paid by the end of each due date: 110 by 1 Feb (in full), 110 < 220 by 1 Mar and
+    # 160 < 330 by 1 Apr (not): VECES 2 of the 3 due in the window, %PR 100 × 1 / 3
+    assert (row["veces"], row["pct_pr"]) == (2, D("33.3333"))
+    assert row["indatr"] == 1  # ATR 2 > 0
+    assert row["pct_sdoimp"] == D("76.6667")  # 100 × 460 / 600 financed
+    assert [row[f"tipo_{t}"] for t in "banpo"] == [0, 0, 0, 1, 0]
     assert row["remaining_days"] == (dt.date(2026, 7, 1) - AS_OF).days
     assert row["segment"] == "P"
 

@@ -26,11 +26,18 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", ExampleParametersWarning)
     EXAMPLE = load_cnbv_params()
 
+# The non-revolving variables besides MAXATR and %PAGO at 0, so that each hand-computed z
+# below has only the ATR, MAXATR and %PAGO terms.
+OTHERS_ZERO = {
+    "VECES": 0, "INDATR": 0, "%PR": 0, "%SDOIMP": 0, "TIPO_A": 0, "TIPO_N": 0, "TIPO_B": 0,
+    "TIPO_O": 0,
+}  # fmt: skip
+
 
 def monthly(dpd: int, maxatr: float, pago: float) -> CnbvResult:
     return cnbv_reserve(
         EXAMPLE, product="installment", frequency="monthly", days_past_due=dpd,
-        ei=D("1000.00"), variables={"MAXATR": maxatr, "%PAGO": pago},
+        ei=D("1000.00"), variables={**OTHERS_ZERO, "MAXATR": maxatr, "%PAGO": pago},
     )  # fmt: skip
 
 
@@ -54,6 +61,22 @@ def test_two_periods_late() -> None:
     assert result.pi == pytest.approx(0.5, abs=1e-15)
     assert result.rate == D("0.325000000")
     assert (result.reserve, result.grade) == (D("325.00"), "D")
+
+
+def test_every_non_revolving_variable_enters_z() -> None:
+    # ATR = ceil(14 ÷ 30.4) = 1; a payroll loan (TIPO_N) with
+    # z = −2.5 + 0.9·1 + 0.2·1 − 0.01·60 + 0.15·2 + 0.3·1 − 0.005·50 + 0.004·80 − 0.2·1
+    #   = −2.5 + 0.9 + 0.2 − 0.6 + 0.3 + 0.3 − 0.25 + 0.32 − 0.2 = −1.53
+    variables = {
+        **OTHERS_ZERO, "MAXATR": 1, "%PAGO": 60, "VECES": 2, "INDATR": 1, "%PR": 50,
+        "%SDOIMP": 80, "TIPO_N": 1,
+    }  # fmt: skip
+    result = cnbv_reserve(
+        EXAMPLE, product="installment", frequency="monthly", days_past_due=14,
+        ei=D("1000.00"), variables=variables,
+    )  # fmt: skip
+    assert result.atr == 1
+    assert result.pi == pytest.approx(1 / (1 + math.exp(1.53)), abs=1e-15)
 
 
 def test_pi_is_one_from_the_atr_threshold() -> None:
@@ -84,7 +107,7 @@ def test_other_periodicities_use_their_own_model() -> None:
     # weekly, 10 dpd: ATR = ceil(10 ÷ 7) = 2; z = −2.7 + 0.2·2 + 0.05·2 − 0.01·50 = −2.7
     weekly = cnbv_reserve(
         EXAMPLE, product="installment", frequency="weekly", days_past_due=10, ei=D(1000),
-        variables={"MAXATR": 2, "%PAGO": 50},
+        variables={**OTHERS_ZERO, "MAXATR": 2, "%PAGO": 50},
     )  # fmt: skip
     assert weekly.atr == 2
     assert weekly.pi == pytest.approx(1 / (1 + math.exp(2.7)), abs=1e-15)

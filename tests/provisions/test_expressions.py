@@ -46,7 +46,9 @@ AS_OF = dt.date(2026, 3, 31)
 EXTRA = {
     "annual_rate": "decimal(12,6)", "frequency": "string", "remaining_days": "int32",
     "interest": "decimal(18,2)", "maxatr": "int32", "pago": "decimal(12,6)", "act": "int32",
-    "hist": "int32", "ant": "int32", "uso": "decimal(12,6)",
+    "hist": "int32", "ant": "int32", "uso": "decimal(12,6)", "veces": "int32", "indatr": "int32",
+    "pr": "decimal(12,4)", "sdoimp": "decimal(12,4)", "tipo_b": "int32", "tipo_a": "int32",
+    "tipo_n": "int32", "tipo_p": "int32", "tipo_o": "int32",
 }  # fmt: skip
 SCHEMA = ibis.schema({**dict(ACCOUNT_STATE_SCHEMA.items()), **EXTRA})
 
@@ -87,13 +89,33 @@ VARIABLE_VALUES = {
     "L14": (17, "0", 0, 0, 0, "0"),
     "L15": (0, "100", 0, 0, 0, "0"),
 }
+# The non-revolving variables per loan: veces, indatr, %pr, %sdoimp, CNBV type (one dummy each).
+NON_REVOLVING_VALUES = {
+    "L01": (0, 0, "100", "100", "P"),
+    "L02": (1, 1, "92.3077", "80.0200", "N"),
+    "L03": (2, 1, "50", "77.7770", "A"),
+    "L04": (3, 1, "12.5", "61.7280", "B"),
+    "L05": (4, 1, "0", "64", "O"),
+    "L06": (4, 1, "25", "30", "P"),
+    "L07": (4, 1, "0", "45", "P"),
+    "L08": (0, 0, "100", "0", "P"),
+    "L09": (2, 1, "40", "0", "R"),
+    "L10": (2, 1, "66.6667", "9.9990", "N"),
+    "L11": (0, 0, "100", "1.05", "P"),
+    "L12": (8, 1, "0", "100", "P"),
+    "L13": (3, 1, "10", "0", "R"),
+    "L14": (4, 1, "0", "99.9999", "A"),
+    "L15": (0, 0, "100", "0", "P"),
+}
 NAMES = (
     "loan_id", "product", "frequency", "status", "dpd", "bucket", "outstanding_principal",
     "interest", "annual_rate", "remaining_days",
 )
 # fmt: on
 VARIABLE_NAMES = ("maxatr", "pago", "act", "hist", "ant", "uso")
-MONEY_COLUMNS = ("outstanding_principal", "interest", "annual_rate", "pago", "uso")
+NON_REVOLVING_NAMES = ("veces", "indatr", "pr", "sdoimp")
+TYPES = ("B", "A", "N", "P", "O")
+MONEY_COLUMNS = ("outstanding_principal", "interest", "annual_rate", "pago", "uso", "pr", "sdoimp")
 
 
 def records() -> list[dict[str, Any]]:
@@ -101,6 +123,9 @@ def records() -> list[dict[str, Any]]:
     for values in ROWS:
         row = dict(zip(NAMES, values, strict=True))
         row.update(zip(VARIABLE_NAMES, VARIABLE_VALUES[row["loan_id"]], strict=True))
+        *values, cnbv_type = NON_REVOLVING_VALUES[row["loan_id"]]
+        row.update(zip(NON_REVOLVING_NAMES, values, strict=True))
+        row.update({f"tipo_{t.lower()}": int(cnbv_type == t) for t in TYPES})
         row.update({c: D(row[c]) for c in MONEY_COLUMNS}, as_of=AS_OF, customer_id="C1")
         out.append(row)
     return out
@@ -218,8 +243,11 @@ def test_ifrs9_needs_risk_for_every_bucket(state: ibis.Table) -> None:
         ifrs9_provisions(state, risk, load_ifrs9_staging())
 
 
-VARIABLES = {"MAXATR": "maxatr", "%PAGO": "pago", "ACT": "act", "HIST": "hist", "ANT": "ant",
-             "%USO": "uso"}  # fmt: skip
+VARIABLES = {
+    "MAXATR": "maxatr", "%PAGO": "pago", "ACT": "act", "HIST": "hist", "ANT": "ant",
+    "%USO": "uso", "VECES": "veces", "INDATR": "indatr", "%PR": "pr", "%SDOIMP": "sdoimp",
+    **{f"TIPO_{t}": f"tipo_{t.lower()}" for t in TYPES},
+}  # fmt: skip
 
 
 def test_cnbv_equals_the_scalar_function(engine: Engine, state: ibis.Table) -> None:
@@ -251,8 +279,8 @@ def test_cnbv_needs_every_variable(state: ibis.Table) -> None:
         params = load_cnbv_params()
     with pytest.raises(ProvisionInputError, match="use variable\\(s\\) %USO, ACT"):
         cnbv_provisions(
-            state, params, variables={"MAXATR": "maxatr", "%PAGO": "pago", "HIST": "hist",
-                                      "ANT": "ant"},
+            state, params,
+            variables={k: v for k, v in VARIABLES.items() if k not in ("%USO", "ACT")},
         )  # fmt: skip
     with pytest.raises(ProvisionInputError, match="lack column\\(s\\) nope"):
         cnbv_provisions(state, params, variables={**VARIABLES, "%USO": "nope"})

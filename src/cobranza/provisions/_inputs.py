@@ -18,10 +18,28 @@ One row per loan open (``active``) at ``as_of``: the account-state columns plus
                                    with dpd > 0
     ant                            months since the loan was opened
     pct_uso                        100 × balance ÷ principal (the credit limit); 4 decimals
+    indatr                         1 when ATR at as_of > 0, else 0
+    veces                          installments (statements) due in the last 4 periods, as_of
+                                   included, not paid in full by the end of their due date
+    pct_pr                         100 × installments due before as_of paid in full by the end
+                                   of their due date ÷ installments due before as_of, over the
+                                   loan's life (100 when none was due); 4 decimals
+    pct_sdoimp                     100 × outstanding principal ÷ principal (amount financed);
+                                   4 decimals; 0 for revolving lines (their measure is %USO)
+    tipo_b, tipo_a, tipo_n,        1 when the segment is B, A, N, P or O, else 0; all 0 for
+    tipo_p, tipo_o                 revolving lines (the dummies are the non-revolving model's)
 
-These are the regulation's variables (MAXATR, %PAGO, ACT, HIST, ANT, %USO) as cobranza's data
+"Paid in full by the end of its due date": the settled payments made before the due date ends
+in Mexico City (the ledger's rule for as_of: 2026-04-01T05:30:00Z counts for 2026-03-31), summed
+for the loan, cover that installment and every earlier one (the ledger's waterfall in ``seq``
+order). Payments after the end of as_of never count. Revolving lines use their statements'
+minimum payments the same way.
+
+These are the regulation's variables (MAXATR, %PAGO, ACT, HIST, ANT, %USO, INDATR, VECES, %PR,
+%SDOIMP and the product dummies TIPO_B, TIPO_A, TIPO_N, TIPO_P, TIPO_O) as cobranza's data
 contract can give them; :data:`CNBV_VARIABLES` maps each name to its column. The definitions
-follow the variables' descriptions in issue #5 and have not been checked against the official
+follow the variables' descriptions in issue #5 (those of INDATR, VECES, %PR, %SDOIMP and the
+dummies are cobranza's reading of the names) and have not been checked against the official
 text (see docs/provisions.md). Every column is an integer or a DECIMAL (never a float), which
 the Spark compiler needs.
 """
@@ -36,12 +54,15 @@ import ibis.expr.types as ir
 
 from cobranza.contract import MONEY
 from cobranza.ledger import paid_to_date, schedule_positions
+from cobranza.ledger._calendar import end_of_local_day
 from cobranza.portfolio._calendar import month_index
-from cobranza.portfolio._measures import ACTIVE, ratio
+from cobranza.portfolio._measures import ACTIVE, ratio, rows
 from cobranza.provisions._cnbv import REVOLVING
 from cobranza.provisions._formulas import DAYS_PER_PERIOD
 from cobranza.provisions._money import float_literal, recast
 
+#: The non-revolving CNBV product types (``loans.cnbv_type``), one 0/1 dummy variable each.
+PRODUCT_TYPES = ("B", "A", "N", "P", "O")
 #: The CNBV variables computed here, by the regulation's name.
 CNBV_VARIABLES = {
     "MAXATR": "maxatr",
@@ -50,6 +71,11 @@ CNBV_VARIABLES = {
     "HIST": "hist",
     "ANT": "ant",
     "%USO": "pct_uso",
+    "INDATR": "indatr",
+    "VECES": "veces",
+    "%PR": "pct_pr",
+    "%SDOIMP": "pct_sdoimp",
+    **{f"TIPO_{t}": f"tipo_{t.lower()}" for t in PRODUCT_TYPES},
 }
 #: Billing periods looked back for MAXATR and %PAGO, months for HIST.
 PERIODS_BACK = 4
@@ -77,6 +103,64 @@ def _percent(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Dec
     scaled = (ratio(numerator, denominator) * float_literal(1e6)).round().cast("int64")
     step = ibis.literal(Decimal("0.0001"), type=PERCENT)
     return recast(step * scaled, PERCENT)
+
+
+def _paid_in_full_by_due_date(schedule: ir.Table, payments: ir.Table, as_of: dt.date) -> ir.Table:
+    """Per loan, from ``schedule`` (installments due by as_of with ``due``, ``cum_due_before``
+    and ``window_days``):
+
+        veces          = #{i | due in the last 4 periods, not paid in full by its due date}
+        due_before     = #{i | due_date < as_of}
+        on_time_before = #{i | due_date < as_of, paid in full by its due date}
+
+    where i is paid in full by its due date when P_i ≥ cum_due_before_i + due_i, P_i the
+    settled payments with paid_at before the due date ends in Mexico City.
+    """
+    # Each installment needs the payments up to its own due date: a running sum over the
+    # payments and the due dates of a loan, ordered by instant, gives every P_i in one sort.
+    # Joining each installment with its loan's payments would make installments × payments
+    # rows per loan (hundreds), and a join on payments ≤ due date is a range join besides.
+    # Settled payments made before as_of ends in Mexico City (paid_to_date's cut-off): a run
+    # never uses data after its as-of date.
+    counted = payments.filter(
+        (payments.status == "settled") & (payments.paid_at < ibis.literal(end_of_local_day(as_of)))
+    )
+    instant = payments.paid_at.type()
+    zero = ibis.literal(0).cast(MONEY)
+    before = schedule.due_date < ibis.date(as_of)
+    recent = schedule.due_date > ibis.date(as_of) - schedule.window_days.as_interval("D")
+    # The engines' session time zone is Mexico City (Engine.TIME_ZONE), so the day after the
+    # due date cast to a timestamp is the instant the due date ends there: the ledger's
+    # end_of_local_day, daylight saving included, computed per installment and not per payment.
+    dues = schedule.select(
+        "loan_id",
+        at=(schedule.due_date + ibis.interval(days=1)).cast(instant),
+        # A payment at the very instant the day ends is the next day's: dues sort first.
+        kind=ibis.literal(0, type="int32"),
+        amount=zero,
+        owed=(schedule.cum_due_before + schedule.due).cast(MONEY),
+        before=before,
+        recent=recent,
+    )
+    paid = counted.select(
+        "loan_id",
+        at=counted.paid_at,
+        kind=ibis.literal(1, type="int32"),
+        amount=counted.amount.cast(MONEY),
+        owed=ibis.null(MONEY),
+        before=ibis.null("boolean"),
+        recent=ibis.null("boolean"),
+    )
+    timeline = ibis.union(dues, paid)
+    so_far = ibis.window(group_by="loan_id", order_by=["at", "kind"], rows=(None, 0))
+    running = timeline.mutate(paid_by=timeline.amount.sum().over(so_far))
+    due = running.filter(running.kind == 0)
+    late = due.paid_by < due.owed
+    return due.group_by("loan_id").aggregate(
+        veces=rows(due, where=due.recent & late).cast("int32"),
+        due_before=rows(due, where=due.before),
+        on_time_before=rows(due, where=due.before & ~late),
+    )
 
 
 def provision_inputs(
@@ -107,6 +191,7 @@ def provision_inputs(
     schedule = schedule_positions(due_by).join(window, "loan_id")
     maturities = installments.group_by("loan_id").aggregate(maturity=installments.due_date.max())
     paid = paid_to_date(payments, as_of)
+    punctuality = _paid_in_full_by_due_date(schedule, payments, as_of)
     rows = schedule.left_join(paid.select("loan_id", "paid_to_date"), "loan_id")
     zero = ibis.literal(0).cast(MONEY)
     p = rows.paid_to_date.fill_null(zero)
@@ -133,6 +218,7 @@ def provision_inputs(
         .left_join(per_schedule, "loan_id")
         .left_join(maturities, "loan_id")
         .left_join(paid_recent, "loan_id")
+        .left_join(punctuality, "loan_id")
         .select(
             *[at[c] for c in states.columns],
             annual_rate=loan.annual_rate,
@@ -144,6 +230,9 @@ def provision_inputs(
             interest=per_schedule.interest.fill_null(zero),
             due_recent=per_schedule.due_recent.fill_null(zero),
             paid_recent=paid_recent.paid_recent.fill_null(zero),
+            veces=punctuality.veces.fill_null(0).cast("int32"),
+            due_before=punctuality.due_before.fill_null(0),
+            on_time_before=punctuality.on_time_before.fill_null(0),
         )
     )
     atr = _atr(joined.dpd, joined.frequency)
@@ -163,6 +252,22 @@ def provision_inputs(
             joined.due_recent == 0, hundred, _percent(joined.paid_recent, joined.due_recent)
         ),
         pct_uso=_percent(joined.outstanding_principal, joined.principal),
+        indatr=(atr > 0).cast("int32"),
+        veces=joined.veces,
+        pct_pr=ibis.ifelse(
+            joined.due_before == 0, hundred, _percent(joined.on_time_before, joined.due_before)
+        ),
+        # %SDOIMP is the non-revolving counterpart of %USO: a revolving line has no amount
+        # financed to pay down, so 0, as its product dummies are.
+        pct_sdoimp=ibis.ifelse(
+            revolving,
+            ibis.literal(Decimal("0"), type=PERCENT),
+            _percent(joined.outstanding_principal, joined.principal),
+        ),
+        **{
+            f"tipo_{t.lower()}": ((joined.segment == t) & ~revolving).cast("int32")
+            for t in PRODUCT_TYPES
+        },
     )  # fmt: skip
     if history is None:
         return base.mutate(maxatr=base.atr, hist=ibis.literal(0).cast("int32")).drop("atr")
