@@ -79,6 +79,26 @@ def test_inputs_by_hand(engine: Engine) -> None:
     assert row["segment"] == "P"
 
 
+def test_lean_inputs_are_the_full_ones_without_the_cnbv_variables(engine: Engine) -> None:
+    # IFRS 9, the matrix and the age bands read only the state, the loan and the interest:
+    # they skip the pass over every payment and due date, and agree on what they read.
+    tables = book(engine)
+    states = account_states(
+        tables["loans"], tables["installments"], tables["payments"], [*HISTORY, AS_OF]
+    )
+    engine.materialize("states", states)
+    full = provision_inputs(tables, engine.table("states"), AS_OF, engine.table("states"))
+    lean = provision_inputs(
+        tables, engine.table("states"), AS_OF, engine.table("states"), cnbv_variables=False
+    )
+    assert "veces" in full.columns and "veces" not in lean.columns
+    assert "maxatr" not in lean.columns
+    lean_rows = engine.fetch(lean).to_pylist()
+    full_rows = engine.fetch(full.select(*lean.columns)).to_pylist()
+    assert lean_rows == full_rows
+    assert lean_rows[0]["interest"] == D("10.00")
+
+
 def test_age_band_provisions_of_the_book(engine: Engine) -> None:
     tables = book(engine)
     engine.materialize(

@@ -168,11 +168,15 @@ def provision_inputs(
     states: ir.Table,
     as_of: dt.date,
     history: ir.Table | None = None,
+    *,
+    cnbv_variables: bool = True,
 ) -> ir.Table:
     """The open accounts of ``states`` at ``as_of`` with the columns the methods use.
 
     ``history`` holds earlier account states of the same loans (month-end snapshots) for
-    MAXATR and HIST; without it MAXATR is the ATR at as_of and HIST is 0.
+    MAXATR and HIST; without it MAXATR is the ATR at as_of and HIST is 0. Without
+    ``cnbv_variables`` only the columns every method reads are computed (up to ``interest``):
+    the CNBV variables need a pass over every payment and due date of the book.
     """
     loans, installments, payments = tables["loans"], tables["installments"], tables["payments"]
     day = ibis.date(as_of)
@@ -191,7 +195,6 @@ def provision_inputs(
     schedule = schedule_positions(due_by).join(window, "loan_id")
     maturities = installments.group_by("loan_id").aggregate(maturity=installments.due_date.max())
     paid = paid_to_date(payments, as_of)
-    punctuality = _paid_in_full_by_due_date(schedule, payments, as_of)
     rows = schedule.left_join(paid.select("loan_id", "paid_to_date"), "loan_id")
     zero = ibis.literal(0).cast(MONEY)
     p = rows.paid_to_date.fill_null(zero)
@@ -217,8 +220,6 @@ def provision_inputs(
         at.join(loan, "loan_id")
         .left_join(per_schedule, "loan_id")
         .left_join(maturities, "loan_id")
-        .left_join(paid_recent, "loan_id")
-        .left_join(punctuality, "loan_id")
         .select(
             *[at[c] for c in states.columns],
             annual_rate=loan.annual_rate,
@@ -229,22 +230,36 @@ def provision_inputs(
             maturity=maturities.maturity,
             interest=per_schedule.interest.fill_null(zero),
             due_recent=per_schedule.due_recent.fill_null(zero),
-            paid_recent=paid_recent.paid_recent.fill_null(zero),
-            veces=punctuality.veces.fill_null(0).cast("int32"),
-            due_before=punctuality.due_before.fill_null(0),
-            on_time_before=punctuality.on_time_before.fill_null(0),
         )
     )
+    if cnbv_variables:
+        punctuality = _paid_in_full_by_due_date(schedule, payments, as_of)
+        joined = (
+            joined.left_join(paid_recent, "loan_id")
+            .left_join(punctuality, "loan_id")
+            .select(
+                joined,
+                paid_recent=paid_recent.paid_recent.fill_null(zero),
+                veces=punctuality.veces.fill_null(0).cast("int32"),
+                due_before=punctuality.due_before.fill_null(0),
+                on_time_before=punctuality.on_time_before.fill_null(0),
+            )
+        )
     atr = _atr(joined.dpd, joined.frequency)
     revolving = joined.product == REVOLVING
     hundred = ibis.literal(Decimal("100"), type=PERCENT)
+    common = {
+        "remaining_days": ibis.ifelse(
+            revolving, ibis.null("int32"), joined.maturity.delta(day, unit="day").cast("int32")
+        ),
+        "interest": ibis.ifelse(revolving, zero, joined.interest),
+    }
+    if not cnbv_variables:
+        return joined.select(*states.columns, "annual_rate", "frequency", "segment", **common)
     base = joined.select(
         *states.columns,
         "annual_rate", "frequency", "segment",
-        remaining_days=ibis.ifelse(
-            revolving, ibis.null("int32"), joined.maturity.delta(day, unit="day").cast("int32")
-        ),
-        interest=ibis.ifelse(revolving, zero, joined.interest),
+        **common,
         atr=atr,
         act=atr,
         ant=(month_index(day) - month_index(joined.opened_on)).cast("int32"),

@@ -192,7 +192,10 @@ def compute_provisions(
     loaded = resolve_params(method, params)
     history = states.filter(states.as_of < ibis.date(as_of))
     inputs_name = f"provisions_inputs_{as_of:%Y%m%d}"
-    eng.materialize(inputs_name, provision_inputs(dict(tables), states, as_of, history))
+    inputs_expr = provision_inputs(
+        dict(tables), states, as_of, history, cnbv_variables=method == "cnbv"
+    )
+    eng.materialize(inputs_name, inputs_expr)
     inputs = eng.table(inputs_name)
     if method == "cnbv":
         assert isinstance(loaded, CnbvConsumer)
