@@ -132,3 +132,40 @@ def test_parameter_files_must_fit_the_method() -> None:
             resolve_params("ifrs9", "rollrate_example")
     with pytest.raises(ProvisionInputError, match="unknown provisions method 'fico'"):
         resolve_params("fico", None)
+
+
+@pytest.mark.parametrize(
+    ("paid", "interest"),
+    [
+        # Each installment: fees 5, interest 10, principal 100 (due 115), due 1 Feb, Mar, Apr.
+        # 115 pays February; 3 more go to March's fees (5 owed): March's interest is untouched.
+        ("118.00", D("20.00")),  # March 10 + April 10
+        # 115 + 5 fees + 4 of March's interest: 6 of it and April's 10 are unpaid.
+        ("124.00", D("16.00")),
+        # 115 + 5 + 10 + 50 of principal: March's interest is paid, April's 10 is not.
+        ("180.00", D("10.00")),
+        # Nothing paid: all three installments' interest is unpaid.
+        (None, D("30.00")),
+    ],
+)
+def test_unpaid_interest_follows_the_waterfall(
+    engine: Engine, paid: str | None, interest: Decimal
+) -> None:
+    loan, installments = monthly_loan("L1", opened_on=dt.date(2026, 1, 1), n=6, fees="5")
+    payments = [
+        dict(payment_id="P1", loan_id="L1", paid_at=dt.datetime(2026, 3, 20, 12, tzinfo=MX),
+             amount=D(paid), channel="spei", status="settled"),
+    ] if paid else []  # fmt: skip
+    tables = register(
+        engine,
+        customers=[dict(customer_id="C1", state="CMX")],
+        loans=[loan],
+        installments=installments,
+        payments=payments,
+    )
+    states = account_states(tables["loans"], tables["installments"], tables["payments"], AS_OF)
+    engine.materialize("states", states)
+    for cnbv in (True, False):
+        inputs = provision_inputs(tables, engine.table("states"), AS_OF, cnbv_variables=cnbv)
+        [row] = engine.fetch(inputs).to_pylist()
+        assert row["interest"] == interest

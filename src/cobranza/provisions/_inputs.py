@@ -53,7 +53,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cobranza.contract import MONEY
-from cobranza.ledger import paid_to_date, schedule_positions
+from cobranza.ledger import schedule_positions
 from cobranza.ledger._calendar import end_of_local_day
 from cobranza.portfolio._calendar import month_index
 from cobranza.portfolio._measures import ACTIVE, ratio, rows
@@ -163,6 +163,40 @@ def _paid_in_full_by_due_date(schedule: ir.Table, payments: ir.Table, as_of: dt.
     )
 
 
+def _unpaid_interest(installments: ir.Table, at: ir.Table, as_of: dt.date) -> ir.Table:
+    """``interest``: unpaid interest of the installments due before as_of, per loan in arrears.
+
+    From the state alone, without a running sum: in arrears (dpd > 0) the installments due in
+    [as_of − dpd, as_of) are the unpaid ones, the first (due on as_of − dpd) partly paid:
+
+        allocated_first = Σ due of those − past_due_amount
+        interest        = Σ interest of those
+                          − clamp(allocated_first − fees_first, 0, interest_first)
+
+    (the ledger's waterfall: fees, then interest, then principal).
+    """
+    day = ibis.date(as_of)
+    arrears = at.filter(at.dpd > 0).select(
+        "loan_id", "past_due_amount", oldest_unpaid=day - at.dpd.as_interval("D")
+    )
+    rows = installments.join(arrears, "loan_id")
+    rows = rows.filter((rows.due_date >= rows.oldest_unpaid) & (rows.due_date < day))
+    first = rows.due_date == rows.oldest_unpaid
+    span = rows.group_by("loan_id").aggregate(
+        due=(rows.fees_due + rows.interest_due + rows.principal_due).sum(),
+        interest=rows.interest_due.sum(),
+        past_due=rows.past_due_amount.max(),
+        first_fees=rows.fees_due.max(where=first),
+        first_interest=rows.interest_due.max(where=first),
+    )
+    zero = ibis.literal(0).cast(MONEY)
+    allocated_first = span.due - span.past_due
+    interest_paid = ibis.greatest(
+        zero, ibis.least(allocated_first - span.first_fees, span.first_interest)
+    )
+    return span.select("loan_id", interest=(span.interest - interest_paid).cast(MONEY))
+
+
 def provision_inputs(
     tables: dict[str, ir.Table],
     states: ir.Table,
@@ -189,36 +223,11 @@ def provision_inputs(
     )  # fmt: skip
     window = loans.select("loan_id", window_days=_window_days(loans.frequency))
 
-    # The interest and dues needed are those of installments due by as-of, whose allocation
-    # depends only on earlier installments: the running sum need not cover the rest.
-    due_by = installments.filter(installments.due_date <= day)
-    schedule = schedule_positions(due_by).join(window, "loan_id")
     maturities = installments.group_by("loan_id").aggregate(maturity=installments.due_date.max())
-    paid = paid_to_date(payments, as_of)
-    rows = schedule.left_join(paid.select("loan_id", "paid_to_date"), "loan_id")
     zero = ibis.literal(0).cast(MONEY)
-    p = rows.paid_to_date.fill_null(zero)
-    allocated = ibis.greatest(zero, ibis.least(p - rows.cum_due_before, rows.due))
-    interest_paid = ibis.greatest(zero, ibis.least(allocated - rows.fees_due, rows.interest_due))
-    before = rows.due_date < day
-    recent = (rows.due_date <= day) & (rows.due_date > day - rows.window_days.as_interval("D"))
-    per_schedule = rows.group_by("loan_id").aggregate(
-        interest=(rows.interest_due - interest_paid).sum(where=before).fill_null(0).cast(MONEY),
-        due_recent=rows.due.sum(where=recent).fill_null(0).cast(MONEY),
-    )
-
-    settled = payments.filter(payments.status == "settled").join(window, "loan_id")
-    local_day = settled.paid_at.cast("date")
-    in_window = (local_day <= day) & (local_day > day - settled.window_days.as_interval("D"))
-    paid_recent = (
-        settled.filter(in_window)
-        .group_by("loan_id")
-        .aggregate(paid_recent=settled.amount.sum().cast(MONEY))
-    )
-
     joined = (
         at.join(loan, "loan_id")
-        .left_join(per_schedule, "loan_id")
+        .left_join(_unpaid_interest(installments, at, as_of), "loan_id")
         .left_join(maturities, "loan_id")
         .select(
             *[at[c] for c in states.columns],
@@ -228,17 +237,36 @@ def provision_inputs(
             opened_on=loan.opened_on,
             principal=loan.principal,
             maturity=maturities.maturity,
-            interest=per_schedule.interest.fill_null(zero),
-            due_recent=per_schedule.due_recent.fill_null(zero),
+            interest=lambda t: t.interest.fill_null(zero),
         )
     )
     if cnbv_variables:
+        # The dues the punctuality needs are those of installments due by as-of, whose
+        # allocation depends only on earlier installments: the running sum stops there.
+        due_by = installments.filter(installments.due_date <= day)
+        schedule = schedule_positions(due_by).join(window, "loan_id")
+        recent = (schedule.due_date <= day) & (
+            schedule.due_date > day - schedule.window_days.as_interval("D")
+        )
+        due_recent = schedule.group_by("loan_id").aggregate(
+            due_recent=schedule.due.sum(where=recent).cast(MONEY)
+        )
+        settled = payments.filter(payments.status == "settled").join(window, "loan_id")
+        local_day = settled.paid_at.cast("date")
+        in_window = (local_day <= day) & (local_day > day - settled.window_days.as_interval("D"))
+        paid_recent = (
+            settled.filter(in_window)
+            .group_by("loan_id")
+            .aggregate(paid_recent=settled.amount.sum().cast(MONEY))
+        )
         punctuality = _paid_in_full_by_due_date(schedule, payments, as_of)
         joined = (
-            joined.left_join(paid_recent, "loan_id")
+            joined.left_join(due_recent, "loan_id")
+            .left_join(paid_recent, "loan_id")
             .left_join(punctuality, "loan_id")
             .select(
                 joined,
+                due_recent=due_recent.due_recent.fill_null(zero),
                 paid_recent=paid_recent.paid_recent.fill_null(zero),
                 veces=punctuality.veces.fill_null(0).cast("int32"),
                 due_before=punctuality.due_before.fill_null(0),
