@@ -116,7 +116,10 @@ def per_loan_many_dates(
     )  # fmt: skip
 
     # First unpaid installment per (loan, j): rows of [a_k, s_k).
-    rows = schedule.left_join(wide, "loan_id")
+    # A selection of the aggregate, not the aggregate: Ibis then shares it with the probes'
+    # join as one CTE instead of compiling (and DuckDB computing) it twice.
+    paid_by_loan = wide.select("loan_id", *[f"p{j}" for j in range(m)])
+    rows = schedule.left_join(paid_by_loan, "loan_id")
     paid_rows = [rows[f"p{j}"].fill_null(zero) for j in range(m)]
     cum_incl = rows.cum_before + rows.due
     # Installments paid in full by D_0 or not reached by D_{m−1} are nobody's first unpaid.
