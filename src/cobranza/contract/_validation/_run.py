@@ -7,14 +7,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
+import ibis.expr.types as ir
 
 from cobranza._errors import ContractError, EngineError
 from cobranza.contract._load import PortfolioFiles, discover, raw_view, register_raw
 from cobranza.contract._report import CheckId, ValidationReport, Violation, make_report
 from cobranza.contract._schema import TABLES
-from cobranza.contract._validation._checks import _Check, _RowCheck, _SetCheck, _Source
+from cobranza.contract._validation._checks import _Check, _SetCheck, _Source
 from cobranza.contract._validation._columns import _column_checks, _row_checks
-from cobranza.contract._validation._sets import _keyed, _keyed_view, _set_checks
+from cobranza.contract._validation._sets import _keyed, _keyed_view, _probes, _set_checks
 from cobranza.engine import Engine
 
 #: Every rule a violation can name, with what it means.
@@ -71,26 +72,22 @@ def _reading(src: _Source) -> Iterator[None]:
         raise ContractError(f"{src.path}: cannot be read as a {src.name} table: {exc}") from exc
 
 
-def _count_rows(engine: Engine, src: _Source, checks: Sequence[_RowCheck]) -> list[int]:
-    """Count the violations of a table's single-row checks in one pass over its file."""
-    if not checks:
-        return []
-    sums = {f"c{i}": check.flag.sum() for i, check in enumerate(checks)}
-    result = engine.fetch(src.rel.aggregate(**sums)).to_pylist()[0]
-    return [int(result[f"c{i}"] or 0) for i in range(len(checks))]
-
-
 def _count_sets(engine: Engine, checks: Sequence[_SetCheck]) -> list[int]:
-    """Count the violations of key, reference and cross-table checks in one query."""
+    """Count the violations of key, reference and cross-table checks in one query.
+
+    Checks that share a counted relation are tallied in one aggregate over it; the one-row
+    aggregates are joined side by side.
+    """
     if not checks:
         return []
-    parts = []
+    groups: dict[object, tuple[ir.Table, dict[str, ir.Scalar]]] = {}
     for i, check in enumerate(checks):
-        count = check.count if check.count is not None else check.violating.count()
-        parts.append(count.name("n").as_table().mutate(check=ibis.literal(i, "int32")))
-    result = engine.fetch(ibis.union(*parts)).to_pylist()
-    counts = {row["check"]: int(row["n"] or 0) for row in result}
-    return [counts.get(i, 0) for i in range(len(checks))]
+        counted, tally = check.counting()
+        groups.setdefault(counted.op(), (counted, {}))[1][f"n{i}"] = tally
+    parts = [counted.aggregate(**tallies) for counted, tallies in groups.values()]
+    row = parts[0].cross_join(*parts[1:]) if len(parts) > 1 else parts[0]
+    result = engine.fetch(row).to_pylist()[0]
+    return [int(result[f"n{i}"] or 0) for i in range(len(checks))]
 
 
 def _examples(engine: Engine, wanted: Sequence[tuple[_Check, int]]) -> list[Violation]:
@@ -137,6 +134,7 @@ def validate(
     missing: list[Violation] = []
     counted: list[tuple[_Check, int]] = []
     keyed: dict[str, _Source] = {}
+    facts: dict[str, int] = {}
     try:
         for src in sources.values():
             missing.extend(_missing_columns(src))
@@ -146,10 +144,13 @@ def validate(
                 if src.has(column.name)
                 for check in _column_checks(src, column)
             ] + _row_checks(src)
+            probes = _probes(src)
+            flags = [check.flag for check in row_checks] + list(probes.values())
             with _reading(src):
-                counted.extend(zip(row_checks, _count_rows(engine, src, row_checks), strict=True))
-                keyed[src.name] = _keyed(engine, src)
-        set_checks = _set_checks(keyed)
+                keyed[src.name], counts = _keyed(engine, src, flags)
+            counted.extend(zip(row_checks, counts[: len(row_checks)], strict=True))
+            facts.update(zip(probes, counts[len(row_checks) :], strict=True))
+        set_checks = _set_checks(keyed, facts)
         counted.extend(zip(set_checks, _count_sets(engine, set_checks), strict=True))
         counts, wanted = _select_examples(counted, missing, cap, examples_per_rule)
         examples = _examples(engine, wanted)
