@@ -178,6 +178,13 @@ class _Source:
             return ibis.null(self.table.column(name).dtype)
         return self.rel[f"{name}__value"]
 
+    def valid(self, name: str) -> ir.BooleanValue:
+        """Whether the value is valid: ``value(name)`` is not NULL, and equals ``cast(name)``."""
+        original = self.original(name).type()
+        if original.is_string() and self.table.column(name).kind == "string":
+            return self.present(name)  # text is valid wherever it is not blank
+        return self.value(name).notnull()
+
     def key(self) -> ir.StringValue:
         """The row's key as text, parts joined by '/'; NULL when a part is missing."""
         if not self.table.key or not self.has(*self.table.key):
