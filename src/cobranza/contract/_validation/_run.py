@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from cobranza._errors import ContractError, EngineError
@@ -38,6 +39,16 @@ RULES: dict[str, str] = {
 
 # The syntax of each kind written as text: the common ground of DuckDB's and Spark's casts.
 # Loose input that the engines read differently (exponents, '1_000', '12.0' as an integer,
+
+# Checks are counted table by table in contract order, a table's references with it: each
+# must point to a table before it.
+_ORDER = list(TABLES)
+if any(
+    _ORDER.index(ref.target) >= _ORDER.index(table.name)
+    for table in TABLES.values()
+    for ref in table.references
+):
+    raise RuntimeError("a contract table refers to a table after it")
 
 # --- running ---------------------------------------------------------------------------------
 
@@ -88,6 +99,35 @@ def _count_sets(engine: Engine, checks: Sequence[_SetCheck]) -> list[int]:
     row = parts[0].cross_join(*parts[1:]) if len(parts) > 1 else parts[0]
     result = engine.fetch(row).to_pylist()[0]
     return [int(result[f"n{i}"] or 0) for i in range(len(checks))]
+
+
+def _release(
+    engine: Engine,
+    keyed: dict[str, _Source],
+    sources: dict[str, _Source],
+    done: str,
+    counted: Sequence[tuple[_Check, int]],
+) -> None:
+    """Drop the kept tables that no later check and no example to fetch reads.
+
+    On the largest books the kept tables of every file together would crowd the engine's
+    memory; keeping the loans and the table at hand is enough when the checks pass.
+    """
+    later = list(sources)[list(sources).index(done) + 1 :]
+    needed = {ref.target for name in later for ref in sources[name].table.references}
+    for check, count in counted:
+        if count and isinstance(check, _SetCheck):
+            needed.update(_reads(check.rows()))
+    for name in list(keyed):
+        if name not in needed:
+            engine.drop(_keyed_view(name))
+            del keyed[name]
+
+
+def _reads(expr: ir.Table) -> set[str]:
+    """The contract tables whose kept table ``expr`` reads."""
+    views = {_keyed_view(name): name for name in TABLES}
+    return {views[t.name] for t in expr.op().find(ops.UnboundTable) if t.name in views}
 
 
 def _examples(engine: Engine, wanted: Sequence[tuple[_Check, int]]) -> list[Violation]:
@@ -150,8 +190,12 @@ def validate(
                 keyed[src.name], counts = _keyed(engine, src, flags)
             counted.extend(zip(row_checks, counts[: len(row_checks)], strict=True))
             facts.update(zip(probes, counts[len(row_checks) :], strict=True))
-        set_checks = _set_checks(keyed, facts)
-        counted.extend(zip(set_checks, _count_sets(engine, set_checks), strict=True))
+            # Tables refer only to tables before them, so a table's set checks are counted
+            # as soon as it is kept; then what no later check reads is let go.
+            set_checks = _set_checks(src.name, keyed, facts)
+            set_counts = _count_sets(engine, set_checks)
+            counted.extend(zip(set_checks, set_counts, strict=True))
+            _release(engine, keyed, sources, src.name, counted)
         counts, wanted = _select_examples(counted, missing, cap, examples_per_rule)
         examples = _examples(engine, wanted)
     finally:

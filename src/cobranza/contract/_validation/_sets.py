@@ -320,31 +320,35 @@ def _probes(src: _Source) -> dict[str, ir.BooleanValue]:
     return {}
 
 
-def _set_checks(sources: dict[str, _Source], facts: dict[str, int]) -> list[_SetCheck]:
-    loans, installments, payments = (sources[n] for n in ("loans", "installments", "payments"))
-    schedule = _schedule(installments)
-    by_loan = _schedules_by_loan(loans, installments)
-    with_opening = _paid_with_opening(payments, loans)
-    # References counted from a join other checks share, by (table, target).
-    shared: dict[tuple[str, str], tuple[ir.Table, ir.IntegerScalar]] = {}
-    if by_loan is not None:
-        shared["installments", "loans"] = (by_loan, by_loan.n.sum(where=by_loan.f0.isnull()))
-    if with_opening is not None:
-        shared["payments", "loans"] = (
-            with_opening,
-            with_opening.count(where=with_opening.t0.isnull()),
-        )
-    checks: list[_SetCheck] = []
-    for src in sources.values():
-        checks.extend(_key_check(src, schedule if src.name == "installments" else None))
-        for ref in src.table.references:
-            if ref.target in sources:
-                counted, tally = shared.get((src.name, ref.target), (None, None))
-                checks.extend(_reference_check(src, ref, sources[ref.target], counted, tally))
-    checks.extend(_no_installments(loans, installments, by_loan))
-    checks.extend(_paid_before_opened(payments, loans, with_opening))
-    # The schedule's neighbours are due_date_order's only when no row between them was
-    # skipped for lacking a due date; otherwise the check sorts its own rows.
-    undated = facts.get("undated_installments", 0)
-    checks.extend(_due_date_order(installments, schedule if not undated else None))
+def _set_checks(table: str, sources: dict[str, _Source], facts: dict[str, int]) -> list[_SetCheck]:
+    """The checks counted once ``table`` is kept: its key, its references, and the
+    cross-table checks between it and the loans it refers to (kept before it)."""
+    src = sources[table]
+    loans = sources.get("loans")
+    schedule = _schedule(src) if table == "installments" else None
+    # A join with loans that other checks read gives the reference to loans too.
+    to_loans: tuple[ir.Table | None, ir.IntegerScalar | None] = (None, None)
+    by_loan = with_opening = None
+    if table == "installments" and loans is not None:
+        by_loan = _schedules_by_loan(loans, src)
+        if by_loan is not None:
+            to_loans = (by_loan, by_loan.n.sum(where=by_loan.f0.isnull()))
+    if table == "payments" and loans is not None:
+        with_opening = _paid_with_opening(src, loans)
+        if with_opening is not None:
+            to_loans = (with_opening, with_opening.count(where=with_opening.t0.isnull()))
+    checks = _key_check(src, schedule)
+    for ref in src.table.references:
+        if ref.target in sources:
+            counted, tally = to_loans if ref.target == "loans" else (None, None)
+            checks.extend(_reference_check(src, ref, sources[ref.target], counted, tally))
+    if table == "installments" and loans is not None:
+        checks.extend(_no_installments(loans, src, by_loan))
+    if table == "installments":
+        # The schedule's neighbours are due_date_order's only when no row between them was
+        # skipped for lacking a due date; otherwise the check sorts its own rows.
+        undated = facts.get("undated_installments", 0)
+        checks.extend(_due_date_order(src, schedule if not undated else None))
+    if table == "payments" and loans is not None:
+        checks.extend(_paid_before_opened(src, loans, with_opening))
     return checks
