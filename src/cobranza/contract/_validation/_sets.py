@@ -1,7 +1,9 @@
 """Checks across rows and tables: keys, references, schedules, payments before opening.
 
 They read a table several times, so the few typed columns they need are kept once in a small
-temporary table (:func:`_keyed`), and they are counted together in one union query.
+temporary table (:func:`_keyed`, which counts the row checks in the same read of the file).
+A table's checks are counted in one query as soon as it is kept; checks that need the same
+join or sort are tallied from one aggregate over it.
 """
 
 from __future__ import annotations
@@ -202,7 +204,7 @@ def _schedule(src: _Source) -> ir.Table | None:
     One sort of the schedule serves duplicate keys (a repeated seq sits next to its twin)
     and, when every such row has a due date, due_date_order too.
     """
-    if not src.has("loan_id", "seq"):
+    if src.table.key != ("loan_id", "seq") or not src.has("loan_id", "seq"):
         return None
     base = src.rel.select(
         ROW_COLUMN,
