@@ -2,10 +2,11 @@
 
 Each check is an Ibis relation of the rows that break it, with four columns: ``row`` (the
 file's data row), ``key``, ``value`` (as written; never for personal data) and ``extra`` (what
-the message needs besides the value). Counting comes first: the per-column and same-row checks
-of a table are flags summed in one aggregate over its file. Key, reference and cross-table
-checks read the table several times, so the few typed columns they need are kept once in a
-small temporary table, and they are counted together in one union query. Examples are
+the message needs besides the value). Counting comes first, table by table, each file read
+once: the few typed columns that key, reference and cross-table checks read are kept in a
+small temporary table, beside the flags of the per-column and same-row checks (bits of one
+integer), which are summed from it. The table's key, reference and cross-table checks are
+then counted in one query, and kept tables no later check reads are let go. Examples are
 fetched, in one more query, only for the checks that failed, first rows first.
 
 A value passes only when it has a strict, engine-neutral syntax *and* the engine's

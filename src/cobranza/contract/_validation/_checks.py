@@ -95,13 +95,25 @@ class _RowCheck(_Check):
 
 @dataclass(frozen=True)
 class _SetCheck(_Check):
-    """A check across rows or tables, counted by ``count`` (default: its rows)."""
+    """A check across rows or tables, counted by ``tally``, an aggregate over ``counted``.
+
+    By default ``counted`` is ``violating`` and ``tally`` its number of rows. Checks given the
+    same ``counted`` relation (a join or window several checks read) are tallied in one
+    aggregate over it, so that join or window runs once.
+    """
 
     violating: ir.Table
-    count: ir.IntegerScalar | None = None
+    counted: ir.Table | None = None
+    tally: ir.IntegerScalar | None = None
 
     def rows(self) -> ir.Table:
         return self.violating
+
+    def counting(self) -> tuple[ir.Table, ir.IntegerScalar]:
+        """The relation tallied, and the tally over it."""
+        if self.counted is None or self.tally is None:
+            return self.violating, self.violating.count()
+        return self.counted, self.tally
 
 
 @dataclass(frozen=True)
@@ -166,6 +178,13 @@ class _Source:
             return ibis.null(self.table.column(name).dtype)
         return self.rel[f"{name}__value"]
 
+    def valid(self, name: str) -> ir.BooleanValue:
+        """Whether the value is valid: ``value(name)`` is not NULL, and equals ``cast(name)``."""
+        original = self.original(name).type()
+        if original.is_string() and self.table.column(name).kind == "string":
+            return self.present(name)  # text is valid wherever it is not blank
+        return self.value(name).notnull()
+
     def key(self) -> ir.StringValue:
         """The row's key as text, parts joined by '/'; NULL when a part is missing."""
         if not self.table.key or not self.has(*self.table.key):
@@ -197,7 +216,7 @@ def _derive(raw: ir.Table, column: Column) -> dict[str, ir.Value]:
         # As the loader reads text before casting it: trimmed, blank as NULL.
         stripped = value.strip()
         trimmed = ibis.ifelse(stripped == "", ibis.null("string"), stripped)
-        present = trimmed.notnull()
+        present = _has_text(value)
     else:
         trimmed = value.cast("string")
         present = value.notnull()
@@ -211,10 +230,29 @@ def _derive(raw: ir.Table, column: Column) -> dict[str, ir.Value]:
         syntax = spelled.re_search(SYNTAX[column.kind])
         derived[f"{name}__syntax"] = syntax
         valid = valid & syntax
-    # Blank strings and text only one engine would read count as no value, so keys,
-    # references and comparisons see the same rows on every engine.
-    derived[f"{name}__value"] = ibis.ifelse(valid, cast, ibis.null(column.dtype))
+    if value.type().is_string():
+        # Blank strings and text only one engine would read count as no value, so keys,
+        # references and comparisons see the same rows on every engine.
+        derived[f"{name}__value"] = ibis.ifelse(valid, cast, ibis.null(column.dtype))
+    else:
+        # A typed column is valid wherever it is present, and its cast is NULL where it is
+        # not: the cast is the value, with no test per row.
+        derived[f"{name}__value"] = cast
     return derived
+
+
+def _has_text(value: ir.StringValue) -> ir.BooleanValue:
+    """Not NULL and not blank: what ``strip()`` leaves is not empty.
+
+    Stripping every value of a big text column costs seconds; a value whose first byte is
+    not whitespace or a control character (every byte from '!' up, both engines compare
+    bytes) cannot be blank, so only the rest are stripped.
+    """
+    return ibis.cases(
+        (value >= "!", True),
+        (value.isnull(), False),
+        else_=value.strip() != "",
+    )
 
 
 def _join(parts: Iterable[ir.Value], separator: str = "/") -> ir.StringValue:

@@ -34,8 +34,9 @@ def _column_checks(src: _Source, column: Column) -> list[_RowCheck]:
         checks.append(type_check)
 
     # The remaining checks judge valid values only: a bad one is reported once, above.
-    value = src.value(name)
-    valid = value.notnull()
+    # Where a value is valid it is the cast, which is the cheaper expression to test.
+    valid = src.valid(name)
+    value = src.cast(name)
     if column.kind == "money":
         sub_cent = _sub_cent(src, column)
         if sub_cent is not None:
@@ -118,7 +119,7 @@ def _allowed_check(
 ) -> _RowCheck:
     allowed = column.allowed or ()
     choices = _choices(allowed)
-    value = src.value(column.name)
+    value = src.cast(column.name)  # as valid values are
     if column.separator is None:
         return src.check(
             column.name,

@@ -7,14 +7,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
 
 from cobranza._errors import ContractError, EngineError
 from cobranza.contract._load import PortfolioFiles, discover, raw_view, register_raw
 from cobranza.contract._report import CheckId, ValidationReport, Violation, make_report
 from cobranza.contract._schema import TABLES
-from cobranza.contract._validation._checks import _Check, _RowCheck, _SetCheck, _Source
+from cobranza.contract._validation._checks import _Check, _SetCheck, _Source
 from cobranza.contract._validation._columns import _column_checks, _row_checks
-from cobranza.contract._validation._sets import _keyed, _keyed_view, _set_checks
+from cobranza.contract._validation._sets import _keyed, _keyed_view, _probes, _set_checks
 from cobranza.engine import Engine
 
 #: Every rule a violation can name, with what it means.
@@ -37,6 +39,16 @@ RULES: dict[str, str] = {
 
 # The syntax of each kind written as text: the common ground of DuckDB's and Spark's casts.
 # Loose input that the engines read differently (exponents, '1_000', '12.0' as an integer,
+
+# Checks are counted table by table in contract order, a table's references with it: each
+# must point to a table before it.
+_ORDER = list(TABLES)
+if any(
+    _ORDER.index(ref.target) >= _ORDER.index(table.name)
+    for table in TABLES.values()
+    for ref in table.references
+):
+    raise RuntimeError("a contract table refers to a table after it")
 
 # --- running ---------------------------------------------------------------------------------
 
@@ -71,26 +83,51 @@ def _reading(src: _Source) -> Iterator[None]:
         raise ContractError(f"{src.path}: cannot be read as a {src.name} table: {exc}") from exc
 
 
-def _count_rows(engine: Engine, src: _Source, checks: Sequence[_RowCheck]) -> list[int]:
-    """Count the violations of a table's single-row checks in one pass over its file."""
-    if not checks:
-        return []
-    sums = {f"c{i}": check.flag.sum() for i, check in enumerate(checks)}
-    result = engine.fetch(src.rel.aggregate(**sums)).to_pylist()[0]
-    return [int(result[f"c{i}"] or 0) for i in range(len(checks))]
-
-
 def _count_sets(engine: Engine, checks: Sequence[_SetCheck]) -> list[int]:
-    """Count the violations of key, reference and cross-table checks in one query."""
+    """Count the violations of key, reference and cross-table checks in one query.
+
+    Checks that share a counted relation are tallied in one aggregate over it; the one-row
+    aggregates are joined side by side.
+    """
     if not checks:
         return []
-    parts = []
+    groups: dict[object, tuple[ir.Table, dict[str, ir.Scalar]]] = {}
     for i, check in enumerate(checks):
-        count = check.count if check.count is not None else check.violating.count()
-        parts.append(count.name("n").as_table().mutate(check=ibis.literal(i, "int32")))
-    result = engine.fetch(ibis.union(*parts)).to_pylist()
-    counts = {row["check"]: int(row["n"] or 0) for row in result}
-    return [counts.get(i, 0) for i in range(len(checks))]
+        counted, tally = check.counting()
+        groups.setdefault(counted.op(), (counted, {}))[1][f"n{i}"] = tally
+    parts = [counted.aggregate(**tallies) for counted, tallies in groups.values()]
+    row = parts[0].cross_join(*parts[1:]) if len(parts) > 1 else parts[0]
+    result = engine.fetch(row).to_pylist()[0]
+    return [int(result[f"n{i}"] or 0) for i in range(len(checks))]
+
+
+def _release(
+    engine: Engine,
+    keyed: dict[str, _Source],
+    sources: dict[str, _Source],
+    done: str,
+    counted: Sequence[tuple[_Check, int]],
+) -> None:
+    """Drop the kept tables that no later check and no example to fetch reads.
+
+    On the largest books the kept tables of every file together would crowd the engine's
+    memory; keeping the loans and the table at hand is enough when the checks pass.
+    """
+    later = list(sources)[list(sources).index(done) + 1 :]
+    needed = {ref.target for name in later for ref in sources[name].table.references}
+    for check, count in counted:
+        if count and isinstance(check, _SetCheck):
+            needed.update(_reads(check.rows()))
+    for name in list(keyed):
+        if name not in needed:
+            engine.drop(_keyed_view(name))
+            del keyed[name]
+
+
+def _reads(expr: ir.Table) -> set[str]:
+    """The contract tables whose kept table ``expr`` reads."""
+    views = {_keyed_view(name): name for name in TABLES}
+    return {views[t.name] for t in expr.op().find(ops.UnboundTable) if t.name in views}
 
 
 def _examples(engine: Engine, wanted: Sequence[tuple[_Check, int]]) -> list[Violation]:
@@ -137,6 +174,7 @@ def validate(
     missing: list[Violation] = []
     counted: list[tuple[_Check, int]] = []
     keyed: dict[str, _Source] = {}
+    facts: dict[str, int] = {}
     try:
         for src in sources.values():
             missing.extend(_missing_columns(src))
@@ -146,11 +184,18 @@ def validate(
                 if src.has(column.name)
                 for check in _column_checks(src, column)
             ] + _row_checks(src)
+            probes = _probes(src)
+            flags = [check.flag for check in row_checks] + list(probes.values())
             with _reading(src):
-                counted.extend(zip(row_checks, _count_rows(engine, src, row_checks), strict=True))
-                keyed[src.name] = _keyed(engine, src)
-        set_checks = _set_checks(keyed)
-        counted.extend(zip(set_checks, _count_sets(engine, set_checks), strict=True))
+                keyed[src.name], counts = _keyed(engine, src, flags)
+            counted.extend(zip(row_checks, counts[: len(row_checks)], strict=True))
+            facts.update(zip(probes, counts[len(row_checks) :], strict=True))
+            # Tables refer only to tables before them, so a table's set checks are counted
+            # as soon as it is kept; then what no later check reads is let go.
+            set_checks = _set_checks(src.name, keyed, facts)
+            set_counts = _count_sets(engine, set_checks)
+            counted.extend(zip(set_checks, set_counts, strict=True))
+            _release(engine, keyed, sources, src.name, counted)
         counts, wanted = _select_examples(counted, missing, cap, examples_per_rule)
         examples = _examples(engine, wanted)
     finally:
