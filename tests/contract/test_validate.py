@@ -14,7 +14,7 @@ import pytest
 from cobranza._errors import ContractError, InvalidPortfolio
 from cobranza.contract import TABLES, _validate
 from cobranza.contract._report import ValidationReport, Violation
-from cobranza.contract._validate import RULES, validate
+from cobranza.contract._validate import RULES, load_valid, validate
 from cobranza.engine import Engine
 
 Rows = list[dict[str, str]]
@@ -577,3 +577,21 @@ def test_report_to_dict_and_invalid_portfolio(
         "  payments row 2 (payment_id P2), column amount: '12,50' is not a decimal number"
     )
     assert set(RULES) >= {rule for _, _, rule in report.counts}
+
+
+def test_load_valid_loads_a_valid_book_and_refuses_an_invalid_one(
+    duckdb_engine: Engine, tmp_path: Path, portfolio: Portfolio
+) -> None:
+    tables = load_valid(duckdb_engine, write_csv(tmp_path / "good", portfolio))
+    assert duckdb_engine.fetch(tables["loans"].select("loan_id")).column(0).to_pylist() == [
+        "L1",
+        "L2",
+    ]
+
+    portfolio["payments"][0]["loan_id"] = "L9"
+    with pytest.raises(InvalidPortfolio) as raised:
+        load_valid(duckdb_engine, write_csv(tmp_path / "bad", portfolio))
+    (violation,) = raised.value.report.violations
+    assert (violation.table, violation.row, violation.column, violation.rule) == (
+        "payments", 1, "loan_id", "reference",
+    )  # fmt: skip

@@ -13,11 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis.expr.types as ir
+import pytest
 
 import ledger_reference as reference
 from builders import MX, money, monthly_loan, register
 from cobranza.engine import Engine
-from cobranza.ledger import ACCOUNT_STATE_COLUMNS, DEFAULT_BUCKETS, Buckets, account_states
+from cobranza.ledger import (
+    ACCOUNT_STATE_COLUMNS,
+    DATES_PER_QUERY,
+    DEFAULT_BUCKETS,
+    Buckets,
+    account_states,
+    materialize_states,
+)
 
 UTC = dt.UTC
 D = dt.date
@@ -438,3 +446,27 @@ def test_statement_without_balance(engine: Engine) -> None:
     outstanding = {row["as_of"]: row["outstanding_principal"] for row in together}
     assert outstanding == {D(2026, 2, 15): money("3000"), DUE_2: money("0"),
                            D(2026, 3, 15): money("0"), DUE_3: money("3600")}  # fmt: skip
+
+
+def test_materialized_states_in_batches_equal_one_query(duckdb_engine: Engine) -> None:
+    # More dates than one query takes: the batches together are the states of every date.
+    book = multi_date_book()
+    t = register(duckdb_engine, loans=book.loans, installments=book.installments,
+                 payments=book.payments)  # fmt: skip
+    dates = [D(2026, 1, 1) + dt.timedelta(days=10 * i) for i in range(DATES_PER_QUERY + 3)]
+    kept = materialize_states(duckdb_engine, t, [*dates, dates[0]], "kept")
+    # Two queries, each kept; between them every date once.
+    parts = [
+        set(
+            duckdb_engine.fetch(duckdb_engine.table(f"kept_{i}").select("as_of"))
+            .column(0)
+            .to_pylist()
+        )
+        for i in (0, 1)
+    ]
+    assert parts[0] and parts[1] and not parts[0] & parts[1]
+    assert parts[0] | parts[1] == set(dates)
+    got = sorted(duckdb_engine.fetch(kept).to_pylist(), key=lambda r: (r["as_of"], r["loan_id"]))
+    assert got == reference.account_states(book.loans, book.installments, book.payments, dates)
+    with pytest.raises(ValueError, match="at least one as-of date"):
+        materialize_states(duckdb_engine, t, [], "none")

@@ -19,7 +19,7 @@ from cobranza.contract._schema import (
     Reference,
     Table,
 )
-from cobranza.contract._validate import RULES, validate
+from cobranza.contract._validate import RULES, load_valid, validate
 
 __all__ = [
     "CONTRACT_VERSION",
@@ -34,6 +34,7 @@ __all__ = [
     "contract_schema",
     "discover",
     "load",
+    "load_valid",
     "raw_view",
     "register_raw",
     "typed_table",

@@ -8,8 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from cobranza._errors import InvalidPortfolio
-from cobranza.contract import discover, load, validate
+from cobranza.contract import discover, load_valid
 from cobranza.engine import Engine, connect
 from cobranza.features._compute import compute_features
 from cobranza.features._targets import labelled
@@ -39,10 +38,7 @@ def write_features(
     files = discover(data)
     eng = connect(engine)
     try:
-        report = validate(eng, files)
-        if not report.ok:
-            raise InvalidPortfolio(report)
-        tables = load(eng, files)
+        tables = load_valid(eng, files)
         eng.materialize(
             STATES_VIEW,
             account_states(tables["loans"], tables["installments"], tables["payments"], as_of),

@@ -1,6 +1,7 @@
 """The ledger: payment allocation and the account state of every loan at any as-of date."""
 
 from cobranza.ledger._buckets import CURRENT, DEFAULT_BUCKETS, PAID_OFF, WRITTEN_OFF, Buckets
+from cobranza.ledger._materialize import materialize_states
 from cobranza.ledger._promises import (
     PROMISE_STATUS_COLUMNS,
     PROMISE_STATUSES,
@@ -28,6 +29,7 @@ __all__ = [
     "WRITTEN_OFF",
     "Buckets",
     "account_states",
+    "materialize_states",
     "paid_to_date",
     "promise_status",
     "promise_status_rows",

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cobranza._errors import ConfigError
+from cobranza._yaml_nodes import node_at, node_line
 
 __all__ = [
     "Condition",
@@ -136,29 +137,6 @@ class TrainingSpec(_Strict):
         return self.model_copy(update={"source": source, "registry": fix(self.registry)})
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _node_at(root: yaml.Node, loc: tuple[int | str, ...], *, key: bool = False) -> yaml.Node:
-    node = root
-    for i, part in enumerate(loc):
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == str(part):
-                    node = key_node if key and i == len(loc) - 1 else value_node
-                    break
-            else:
-                return node
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return node
-            node = node.value[part]
-        else:
-            return node
-    return node
-
-
 def parse_spec(text: str, label: str = "spec") -> TrainingSpec:
     """Validate the YAML ``text`` of a training spec; ``label`` names it in errors."""
     loader = yaml.SafeLoader(text)
@@ -174,14 +152,14 @@ def parse_spec(text: str, label: str = "spec") -> TrainingSpec:
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise ConfigError(f"{label}, line {_line(root)}: a training spec is a mapping of keys")
+        raise ConfigError(f"{label}, line {node_line(root)}: a training spec is a mapping of keys")
     try:
         return TrainingSpec.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
-            node = _node_at(root, loc, key=error["type"] == "extra_forbidden")
+            node = node_at(root, loc, key=error["type"] == "extra_forbidden")
             where = ".".join(str(p) for p in loc)
             what = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
             what = str(what).removeprefix("Value error, ")
@@ -189,7 +167,7 @@ def parse_spec(text: str, label: str = "spec") -> TrainingSpec:
                 error.get("input"), dict | list
             ):
                 what += f" (got {error.get('input')!r})"
-            problems.append((_line(node), f"{where}: {what}" if where else what))
+            problems.append((node_line(node), f"{where}: {what}" if where else what))
         raise ConfigError(
             "\n".join(f"{label}, line {line}: {what}" for line, what in sorted(problems))
         ) from None

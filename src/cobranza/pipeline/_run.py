@@ -10,15 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import ibis
-import ibis.expr.types as ir
-
 from cobranza._atomic import atomic_directory
-from cobranza._errors import InvalidPortfolio
 from cobranza._version import __version__
-from cobranza.contract import CONTRACT_VERSION, discover, load, validate
+from cobranza.contract import CONTRACT_VERSION, discover, load_valid
 from cobranza.engine import Engine, connect
-from cobranza.ledger import DATES_PER_QUERY, DEFAULT_BUCKETS, Buckets, account_states
+from cobranza.ledger import DEFAULT_BUCKETS, Buckets, materialize_states
 from cobranza.pipeline._stages import (
     DEFAULT_PROVISIONS,
     StageOutputs,
@@ -113,29 +109,13 @@ def run(
 
     try:
         started = time.perf_counter()
-        report = validate(eng, files)
-        if not report.ok:
-            raise InvalidPortfolio(report)
+        tables = load_valid(eng, files)
         started = step("validate", 0.15, started)
-        tables = load(eng, files)
         snapshot_dates = month_ends(as_of, months)
         dates = sorted({as_of, *snapshot_dates})
         # One query for a year of month-ends (one window over the schedule serves them all);
-        # longer histories go in batches, as memory grows with loans × dates.
-        batches = -(-len(dates) // DATES_PER_QUERY)
-        per_batch: list[ir.Table] = []
-        for i in range(batches):
-            batch = dates[i::batches]
-            name = f"run_states_{i}"
-            eng.materialize(
-                name,
-                account_states(
-                    tables["loans"], tables["installments"], tables["payments"], batch, buckets
-                ),
-            )
-            per_batch.append(eng.table(name))
-            notify(f"account states {i + 1}/{batches}", 0.15 + 0.35 * (i + 1) / batches)
-        run_states = ibis.union(*per_batch) if len(per_batch) > 1 else per_batch[0]
+        # longer histories go in batches.
+        run_states = materialize_states(eng, tables, dates, "run_states", buckets)
         # A filter over the materialized states, not a copy of them (the copy of a year of
         # month-ends took ~3 s on a 1M-loan book; each reader's filter costs a fraction).
         snapshots = run_states.filter(run_states.as_of.isin(snapshot_dates))

@@ -10,9 +10,8 @@ from pathlib import Path
 import ibis
 
 from cobranza._atomic import atomic_directory
-from cobranza._errors import InvalidPortfolio
 from cobranza._version import __version__
-from cobranza.contract import discover, load, validate
+from cobranza.contract import discover, load_valid
 from cobranza.engine import Engine, connect
 from cobranza.ledger import DEFAULT_BUCKETS, Buckets, account_states
 from cobranza.portfolio import month_ends
@@ -72,10 +71,7 @@ def write_provisions(
     files = discover(data)
     eng = connect(engine)
     try:
-        report = validate(eng, files)
-        if not report.ok:
-            raise InvalidPortfolio(report)
-        tables = load(eng, files)
+        tables = load_valid(eng, files)
         dates = sorted({as_of, *month_ends(as_of, ROLLRATE_MONTHS), *([start] if start else [])})
         eng.materialize(
             "provisions_states",

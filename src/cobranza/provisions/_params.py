@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cobranza._errors import ConfigError
+from cobranza._yaml_nodes import node_at, node_line
 from cobranza.contract._schema import FREQUENCIES
 from cobranza.provisions._money import RATE_PLACES
 
@@ -299,47 +300,13 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | float:
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _node_at(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
-    """The node of a pydantic error location; the deepest existing one when the key is missing."""
-    node = root
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == str(key):
-                    node = value_node
-                    break
-            else:
-                return node
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            if key >= len(node.value):
-                return node
-            node = node.value[key]
-        else:
-            return node
-    return node
-
-
-def _key_node(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
-    """The key node of an unknown key (so the line is the key's, not its value's)."""
-    parent = _node_at(root, loc[:-1])
-    if isinstance(parent, yaml.MappingNode):
-        for key_node, _ in parent.value:
-            if key_node.value == str(loc[-1]):
-                return key_node
-    return parent
-
-
 def _duplicate_keys(node: yaml.Node, where: str = "") -> Iterator[tuple[int, str]]:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                yield _line(key_node), f"{where}{key}: duplicate key"
+                yield node_line(key_node), f"{where}{key}: duplicate key"
             seen.add(key)
             yield from _duplicate_keys(value_node, f"{where}{key}.")
     elif isinstance(node, yaml.SequenceNode):
@@ -387,30 +354,26 @@ def parse_params(text: str, label: str) -> ParameterFile:
     if duplicates:
         raise _fail(label, duplicates)
     if not isinstance(data, dict):
-        raise _fail(label, [(_line(root), "a parameter file must be a mapping of keys")])
+        raise _fail(label, [(node_line(root), "a parameter file must be a mapping of keys")])
     kind = data.get("kind")
     model = KINDS.get(kind) if isinstance(kind, str) else None
     if model is None:
-        node = _node_at(root, ("kind",))
+        node = node_at(root, ("kind",))
         known = ", ".join(KINDS)
         what = (
             f"kind: unknown kind {kind!r}; expected one of {known}"
             if "kind" in data
             else (f"kind: missing; expected one of {known}")
         )
-        raise _fail(label, [(_line(node), what)])
+        raise _fail(label, [(node_line(node), what)])
     try:
         params = model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
-            node = (
-                _key_node(root, loc)
-                if error["type"] == "extra_forbidden"
-                else (_node_at(root, loc))
-            )
-            problems.append((_line(node), _describe(error)))
+            node = node_at(root, loc, key=error["type"] == "extra_forbidden")
+            problems.append((node_line(node), _describe(error)))
         raise _fail(label, problems) from None
     if params.example:
         warnings.warn(

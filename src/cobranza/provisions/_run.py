@@ -18,13 +18,13 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
-from cobranza.contract import MONEY
 from cobranza.engine import Engine
 from cobranza.ledger import DEFAULT_BUCKETS, Buckets, account_states
 from cobranza.portfolio import month_ends, roll_rate_matrix, roll_rates
 from cobranza.portfolio._measures import money_sum, ratio, rows
 from cobranza.provisions._checks import ProvisionInputError
 from cobranza.provisions._expressions import (
+    PROVISIONS_SCHEMA,
     age_band_provisions,
     cnbv_provisions,
     ifrs9_provisions,
@@ -32,7 +32,6 @@ from cobranza.provisions._expressions import (
 )
 from cobranza.provisions._inputs import CNBV_VARIABLES, provision_inputs
 from cobranza.provisions._markov import cumulative_pd, transition_matrix
-from cobranza.provisions._money import RATE
 from cobranza.provisions._params import (
     AgeBandTable,
     CnbvConsumer,
@@ -65,7 +64,8 @@ DEFAULT_PARAMS = {
 #: Month-ends of snapshots the roll-rate method estimates its matrix from, when it computes them.
 ROLLRATE_MONTHS = 12
 
-#: Columns of ``compute_provisions``, in order.
+#: Columns of ``compute_provisions``, in order: a method's result with the loan's product,
+#: segment and dpd beside its bucket.
 BOOK_PROVISIONS_SCHEMA = ibis.schema(
     {
         "as_of": "date",
@@ -74,14 +74,7 @@ BOOK_PROVISIONS_SCHEMA = ibis.schema(
         "segment": "string",
         "bucket": "string",
         "dpd": "int32",
-        "method": "string",
-        "stage": "int32",
-        "pi": "float64",
-        "sp": "float64",
-        "ei": MONEY,
-        "rate": RATE,
-        "reserve": MONEY,
-        "grade": "string",
+        **{n: t for n, t in PROVISIONS_SCHEMA.items() if n not in ("as_of", "loan_id", "bucket")},
     }
 )
 #: The dimensions of ``provision_summary``, in the order its rows come.

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from cobranza._errors import ConfigError
+from cobranza._yaml_nodes import node_at, node_line
 from cobranza.strategy._guardrails import GuardrailPack
 from cobranza.strategy._rules import Kind, Rule, RuleError, overlap_report, parse_rule
 
@@ -341,37 +342,13 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _node_at(root: yaml.Node, loc: tuple[int | str, ...], *, key: bool = False) -> yaml.Node:
-    """The YAML node of a pydantic error location (the deepest one that exists)."""
-    node = root
-    for i, part in enumerate(loc):
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if str(key_node.value) == str(part):
-                    node = key_node if key and i == len(loc) - 1 else value_node
-                    break
-            else:
-                return node
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return node
-            node = node.value[part]
-        else:
-            return node
-    return node
-
-
 def _duplicates(node: yaml.Node) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             if str(key_node.value) in seen:
-                out.append((_line(key_node), f"{key_node.value}: duplicate key"))
+                out.append((node_line(key_node), f"{key_node.value}: duplicate key"))
             seen.add(str(key_node.value))
             out.extend(_duplicates(value_node))
     elif isinstance(node, yaml.SequenceNode):
@@ -461,7 +438,7 @@ def _validate_guardrails(s: Strategy, root: yaml.Node, label: str) -> None:
         s._pack = GuardrailPack.model_validate(s.guardrails)
     except ValidationError as exc:
         problems = [
-            (_line(_node_at(root, ("guardrails", *e["loc"]))), "guardrails." + _describe(e))
+            (node_line(node_at(root, ("guardrails", *e["loc"]))), "guardrails." + _describe(e))
             for e in exc.errors()
         ]
         raise _fail(label, problems) from None
@@ -485,18 +462,18 @@ def parse_strategy(text: str, label: str = "<strategy>") -> Strategy:
     if duplicates:
         raise _fail(label, duplicates)
     if not isinstance(data, dict):
-        raise _fail(label, [(_line(root), "a strategy file must be a mapping of keys")])
+        raise _fail(label, [(node_line(root), "a strategy file must be a mapping of keys")])
     try:
         strategy = Strategy.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
-            node = _node_at(root, loc, key=error["type"] == "extra_forbidden")
-            problems.append((_line(node), _describe(error)))
+            node = node_at(root, loc, key=error["type"] == "extra_forbidden")
+            problems.append((node_line(node), _describe(error)))
         raise _fail(label, problems) from None
     problems = [
-        (_line(_node_at(root, loc)), ".".join(map(str, loc)) + ": " + what)
+        (node_line(node_at(root, loc)), ".".join(map(str, loc)) + ": " + what)
         for loc, what in _cross_checks(strategy)
     ]
     columns = strategy.columns()
@@ -505,9 +482,9 @@ def parse_strategy(text: str, label: str = "<strategy>") -> Strategy:
         try:
             rules[seg.id] = parse_rule(seg.when, columns)
         except RuleError as exc:
-            node = _node_at(root, ("segments", i, "when"))
+            node = node_at(root, ("segments", i, "when"))
             problems.append(
-                (_line(node), f"segments.{i}.when: {exc} (at character {exc.offset + 1})")
+                (node_line(node), f"segments.{i}.when: {exc} (at character {exc.offset + 1})")
             )
     if problems:
         raise _fail(label, problems)

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cobranza._atomic import atomic_directory
-from cobranza._errors import InvalidPortfolio
-from cobranza.contract import discover, load, validate
+from cobranza.contract import discover, load_valid
 from cobranza.engine import Engine, connect
 from cobranza.ledger import account_states
 from cobranza.strategy._decide import decide
@@ -66,10 +65,7 @@ def decide_portfolio(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     try:
-        report = validate(eng, files)
-        if not report.ok:
-            raise InvalidPortfolio(report)
-        tables = load(eng, files)
+        tables = load_valid(eng, files)
         eng.materialize(
             "decide_states",
             account_states(tables["loans"], tables["installments"], tables["payments"], as_of),

@@ -44,12 +44,11 @@ import ibis.expr.types as ir
 from cobranza.engine import Engine
 from cobranza.ledger import (
     CURRENT,
-    DATES_PER_QUERY,
     DEFAULT_BUCKETS,
     PAID_OFF,
     WRITTEN_OFF,
     Buckets,
-    account_states,
+    materialize_states,
     promise_status,
 )
 from cobranza.portfolio import icor, imor, imora, month_ends, roll_rates, vintages
@@ -118,18 +117,7 @@ def _fetch(eng: Engine, expr: ir.Table) -> Rows:
 
 
 def _states(eng: Engine, tables: Mapping[str, ir.Table], dates: list[dt.date]) -> ir.Table:
-    batches = -(-len(dates) // DATES_PER_QUERY)
-    parts = []
-    for i in range(batches):
-        name = f"credit_results_states_{i}"
-        eng.materialize(
-            name,
-            account_states(
-                tables["loans"], tables["installments"], tables["payments"], dates[i::batches]
-            ),
-        )
-        parts.append(eng.table(name))
-    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+    return materialize_states(eng, tables, dates, "credit_results_states")
 
 
 def _book(states: ir.Table, loans: ir.Table, ends: list[dt.date]) -> ir.Table:

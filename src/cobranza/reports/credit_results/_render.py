@@ -20,9 +20,9 @@ import jinja2
 from markdown_it import MarkdownIt
 
 from cobranza._atomic import atomic_directory
-from cobranza._errors import CobranzaError, InvalidPortfolio
+from cobranza._errors import CobranzaError
 from cobranza._version import __version__
-from cobranza.contract import discover, load, validate
+from cobranza.contract import discover, load_valid
 from cobranza.engine import Engine, connect
 from cobranza.provisions import WALK_LINES, ParameterFile
 from cobranza.reports import _charts as charts
@@ -457,10 +457,7 @@ def write_credit_results(
     files = discover(data)
     eng = connect(engine)
     try:
-        report = validate(eng, files)
-        if not report.ok:
-            raise InvalidPortfolio(report)
-        tables = load(eng, files)
+        tables = load_valid(eng, files)
         numbers = credit_results_data(
             eng, tables, period, as_of, method=method, params=params, periods=periods
         )
